@@ -1,0 +1,185 @@
+"""The bot's custom actions (rasa-sdk ``Action`` classes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import secrets
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+
+from bot import policy
+
+from . import resources
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+# Unambiguous alphabet for ticket codes read aloud or retyped: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
+CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
+CODE_PREFIX = "CD-"
+
+BUTTON_HELPFUL = {"title": "Hữu ích 👍", "payload": "/feedback_good"}
+BUTTON_UNCLEAR = {"title": "Chưa rõ, gặp cán bộ", "payload": "/feedback_unclear"}
+BUTTON_OFFICER = {"title": "Gặp cán bộ", "payload": "/request_human"}
+# Topics offered after a greeting (FAQ ids; missing ones are skipped).
+GREETING_TOPICS = ("nghi_phep_nam", "luong_toi_thieu_vung", "bhxh_mot_lan", "bhtn", "thai_san_lao_dong_nu", "tro_cap_thoi_viec")
+STATUS_LABELS = {
+    "open": "đang chờ cán bộ tiếp nhận",
+    "assigned": "cán bộ đang xử lý",
+    "answered": "cán bộ đã trả lời",
+    "resolved": "đã giải quyết xong",
+    "closed": "đã đóng",
+}
+
+
+def new_ticket_code() -> str:
+    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
+
+
+def format_local(moment: dt.datetime) -> str:
+    """'14:05 ngày 28/11/2026' in Vietnam time."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=dt.timezone.utc)
+    local = moment.astimezone(VN_TZ)
+    return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
+
+
+def _faq_button(entry) -> dict:
+    return {"title": entry.label, "payload": f"/{entry.intent}"}
+
+
+def _parse_of(tracker: Tracker) -> dict:
+    return tracker.latest_message or {}
+
+
+class ActionAnswerFAQ(Action):
+    def name(self) -> str:
+        return policy.ACTION_ANSWER
+
+    def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
+        res = resources.get()
+        entry = res.kb.for_intent((_parse_of(tracker).get("intent") or {}).get("name"))
+        if entry is None:
+            return ActionDefaultFallback().run(dispatcher, tracker, domain)
+        buttons = [BUTTON_HELPFUL, BUTTON_UNCLEAR]
+        for rid in entry.related[:3]:
+            related = res.kb.get(rid)
+            if related is not None:
+                buttons.append(_faq_button(related))
+        dispatcher.utter_message(text=entry.render(res.responses.context), buttons=buttons)
+        return [SlotSet("last_faq_id", entry.id)]
+
+
+class ActionClarify(Action):
+    def name(self) -> str:
+        return policy.ACTION_CLARIFY
+
+    def run(self, dispatcher, tracker, domain):
+        res = resources.get()
+        parse = _parse_of(tracker)
+        top = float((parse.get("intent") or {}).get("confidence") or 0.0)
+        options = policy._clarify_options(parse.get("intent_ranking") or [], res.kb, top)
+        buttons = [_faq_button(res.kb.get(o)) for o in options] + [BUTTON_OFFICER]
+        lines = [res.responses.text("utter_clarify")] + [f"• {res.kb.get(o).title}" for o in options]
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        return [SlotSet("clarify_options", list(options))]
+
+
+class ActionDefaultFallback(Action):
+    def name(self) -> str:
+        return policy.ACTION_FALLBACK
+
+    def run(self, dispatcher, tracker, domain):
+        res = resources.get()
+        dispatcher.utter_message(text=res.responses.text("utter_fallback", sla_hours=res.settings["SLA_HOURS"]), buttons=[BUTTON_OFFICER])
+        return []
+
+
+class ActionEmpty(Action):
+    def name(self) -> str:
+        return policy.ACTION_EMPTY
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=resources.get().responses.text("utter_empty_message"))
+        return []
+
+
+class ActionSmalltalk(Action):
+    def name(self) -> str:
+        return policy.ACTION_SMALLTALK
+
+    def run(self, dispatcher, tracker, domain):
+        res = resources.get()
+        intent = (_parse_of(tracker).get("intent") or {}).get("name")
+        template = policy.SMALLTALK_INTENTS.get(intent, "utter_affirm_deny")
+        buttons = None
+        if intent == "greet":
+            buttons = [_faq_button(res.kb.get(t)) for t in GREETING_TOPICS if res.kb.get(t)] + [BUTTON_OFFICER]
+        elif intent == "bot_challenge":
+            buttons = [BUTTON_OFFICER]
+        dispatcher.utter_message(text=res.responses.text(template), buttons=buttons)
+        return []
+
+
+class ActionFeedback(Action):
+    def name(self) -> str:
+        return policy.ACTION_FEEDBACK
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=resources.get().responses.text("utter_feedback_good"))
+        return [SlotSet("feedback", {"faq_id": tracker.get_slot("last_faq_id"), "helpful": True})]
+
+
+class ActionHandoff(Action):
+    """Open a ticket: pick its code and deadline, tell the worker, and report both as slots.
+
+    The engine creates the ticket from the ``ticket_code``/``ticket_due_at``/``handoff_reason``
+    slots. When the tracker says ``dry_run`` (``python -m bot ask``), no code is promised.
+    """
+
+    def name(self) -> str:
+        return policy.ACTION_HANDOFF
+
+    def run(self, dispatcher, tracker, domain):
+        res = resources.get()
+        parse = _parse_of(tracker)
+        intent = (parse.get("intent") or {}).get("name")
+        sla = int(res.settings["SLA_HOURS"])
+        entry = res.kb.for_intent(intent)
+        preface = entry.render(res.responses.context) if entry is not None and entry.escalate == "always" else None
+        if tracker.get_slot("dry_run"):
+            text = res.responses.text("utter_handoff_preview", sla_hours=sla)
+            dispatcher.utter_message(text=f"{preface}\n\n{text}" if preface else text)
+            return [SlotSet("handoff_reason", intent)]
+        code = tracker.get_slot("ticket_code_candidate") or new_ticket_code()
+        now = dt.datetime.now(dt.timezone.utc)
+        due = now + dt.timedelta(hours=sla)
+        text = res.responses.text("utter_handoff", ticket_code=code, sla_hours=sla, due_at=format_local(due))
+        dispatcher.utter_message(text=f"{preface}\n\n{text}" if preface else text)
+        return [
+            SlotSet("ticket_code", code),
+            SlotSet("ticket_due_at", due.isoformat()),
+            SlotSet("handoff_reason", intent),
+        ]
+
+
+class ActionTicketStatus(Action):
+    def name(self) -> str:
+        return policy.ACTION_STATUS
+
+    def run(self, dispatcher, tracker, domain):
+        res = resources.get()
+        code = tracker.get_slot("ticket_code")
+        status = tracker.get_slot("ticket_status")
+        if not code or status in (None, "resolved", "closed"):
+            dispatcher.utter_message(text=res.responses.text("utter_no_ticket"))
+            return []
+        due = tracker.get_slot("ticket_due_at")
+        due_text = format_local(dt.datetime.fromisoformat(due)) if due else "—"
+        dispatcher.utter_message(
+            text=res.responses.text("utter_ticket_status", ticket_code=code, status=STATUS_LABELS.get(status, status), due_at=due_text)
+        )
+        return []
+

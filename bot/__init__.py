@@ -1,0 +1,3 @@
+"""Vietnamese trade-union labor-rights FAQ chatbot."""
+
+__version__ = "0.1.0"

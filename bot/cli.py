@@ -1,0 +1,398 @@
+"""Command line: ``python -m bot COMMAND``.
+
+Progress and messages go to stderr so that ``--json`` output on stdout stays machine-readable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import sys
+import time
+from pathlib import Path
+
+import click
+
+from .config import SETTINGS, Settings
+from .knowledge import KnowledgeBase, KnowledgeBaseError
+from .nlu.model import ModelError, ModelRegistry, load_model
+from .nlu.training_data import TrainingDataError
+
+NON_NLU_FILES = ("abbreviations.yml", "responses.yml")
+REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
+MIN_EXAMPLES = 30
+
+
+def _err(message: str) -> None:
+    click.echo(message, err=True)
+
+
+class _Context:
+    def __init__(self, overrides: dict | None = None):
+        self.settings = Settings.load(overrides)
+
+
+pass_ctx = click.make_pass_decorator(_Context, ensure=True)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.option("-v", "--verbose", is_flag=True, help="Ghi nhật ký chi tiết (debug).")
+@click.pass_context
+def main(ctx: click.Context, verbose: bool) -> None:
+    """Trợ lý hỏi đáp pháp luật lao động của Công đoàn: huấn luyện, đánh giá, thử và quản trị.
+
+    \b
+    Các lệnh thường dùng:
+      python -m bot validate           kiểm tra dữ liệu huấn luyện và FAQ
+      python -m bot train              huấn luyện mô hình mới và dùng ngay
+      python -m bot ask "câu hỏi"      thử hỏi bot (không lưu gì)
+      python -m bot models list        xem các phiên bản mô hình
+      python -m bot models use PHIEN_BAN   quay về một phiên bản cũ
+    """
+    logging.basicConfig(level=logging.DEBUG if verbose else logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if ctx.obj is None:
+        ctx.obj = _Context()
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def _load_project_data(settings: Settings):
+    """Training data of the project: nlu_data/*.yml plus each FAQ entry's title as an example."""
+    from .nlu.training_data import Example, load_training_data
+
+    data = load_training_data([settings["NLU_DATA_DIR"]], skip=NON_NLU_FILES)
+    kb = KnowledgeBase.load(settings["FAQ_DIR"])
+    seen = {(e.intent, e.text.lower()) for e in data.examples}
+    for entry in kb.entries:
+        if (entry.intent, entry.title.lower()) not in seen:
+            data.examples.append(Example(entry.title, entry.intent, entry.source, entry.line))
+    return data, kb
+
+
+def _abbreviations(settings: Settings) -> dict:
+    from .nlu.normalize import load_abbreviations
+
+    path = Path(settings["NLU_DATA_DIR"]) / "abbreviations.yml"
+    return load_abbreviations(path) if path.exists() else {}
+
+
+def _load_model(settings: Settings, model_dir: str | None):
+    if model_dir:
+        return load_model(model_dir)
+    return ModelRegistry(settings["MODELS_DIR"]).load_current()
+
+
+# --- train -------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--nlu", "nlu_paths", multiple=True, type=click.Path(exists=True), help="Chỉ huấn luyện NLU trên các tệp YAML Rasa này (có thể lặp lại). Mặc định: nlu_data/ và faq/.")
+@click.option("--out", type=click.Path(file_okay=False), help="Thư mục ghi mô hình. Mặc định: một phiên bản mới trong models/.")
+@click.option("--folds", default=5, show_default=True, help="Số phần kiểm định chéo để chọn tham số và ngưỡng.")
+@click.option("--no-activate", is_flag=True, help="Không đặt mô hình mới làm mô hình đang dùng.")
+@click.option("-q", "--quiet", is_flag=True, help="Không in tiến trình.")
+@pass_ctx
+def train(ctx: _Context, nlu_paths, out, folds, no_activate, quiet):
+    """Huấn luyện mô hình phân loại ý định.
+
+    Không có tùy chọn: huấn luyện trên nlu_data/ + faq/ thành một phiên bản mới trong models/
+    và dùng ngay. Với --nlu: chỉ huấn luyện trên các tệp đã cho (bất kỳ tập ý định nào) vào --out.
+    """
+    from .nlu.classifier import IntentClassifier
+    from .nlu.model import new_version_name, save_model
+    from .nlu.training import data_hash, train_classifier
+    from .nlu.training_data import load_training_data
+
+    settings = ctx.settings
+    say = (lambda m: None) if quiet else _err
+    started = time.perf_counter()
+    try:
+        if nlu_paths:
+            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
+        else:
+            data, _ = _load_project_data(settings)
+        abbreviations = _abbreviations(settings)
+    except (TrainingDataError, KnowledgeBaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    counts = data.intent_counts()
+    if len(counts) < 2:
+        raise click.ClickException("Cần ít nhất 2 ý định có ví dụ để huấn luyện.")
+    say(f"Đọc {len(data.examples)} câu ví dụ, {len(counts)} ý định từ {len(data.files)} tệp.")
+    say("Tách từ tiếng Việt và tạo đặc trưng…")
+    base = IntentClassifier(abbreviations=abbreviations)
+    model, report = train_classifier(data.texts, data.intents, base=base, n_folds=folds, progress=say)
+    digest = data_hash(data.texts, data.intents)
+    registry = ModelRegistry(settings["MODELS_DIR"])
+    folder = Path(out) if out else registry.root / new_version_name(digest)
+    metadata = {
+        "version": folder.name,
+        "data_hash": digest,
+        "data_files": data.files,
+        "n_examples": report.n_examples,
+        "intents": {k: counts[k] for k in sorted(counts)},
+        "params": report.params,
+        "thresholds": {"confidence": report.threshold, "margin": report.margin, "confidence_scale": report.confidence_scale},
+        "metrics": {"cv_accuracy": report.cv_accuracy, "cv_folds": report.cv_folds, "c_scores": report.c_scores, "policy_on_held_out": report.policy_scores},
+        "train_seconds": round(time.perf_counter() - started, 2),
+        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
+    save_model(model, metadata, folder)
+    activated = False
+    if not out and not nlu_paths and not no_activate:
+        registry.use(folder.name)
+        activated = True
+    cv = f"{report.cv_accuracy:.2%}" if report.cv_accuracy is not None else "không đo"
+    say(f"Xong sau {metadata['train_seconds']} giây. Độ chính xác kiểm định chéo (khi chọn tham số): {cv}.")
+    say(f"Đã lưu mô hình vào {folder}" + (" và đặt làm mô hình đang dùng." if activated else "."))
+    click.echo(str(folder))
+
+
+# --- evaluate ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--nlu", "nlu_paths", multiple=True, type=click.Path(exists=True), help="Tệp kiểm tra (YAML Rasa). Bắt buộc trừ khi dùng --cross-validation.")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Thư mục mô hình. Mặc định: mô hình đang dùng.")
+@click.option("--cross-validation", "cross_validation", is_flag=True, help="Kiểm định chéo lồng nhau trên dữ liệu huấn luyện (hoặc trên các tệp --nlu).")
+@click.option("--folds", default=5, show_default=True, help="Số phần khi kiểm định chéo.")
+@click.option("--by-topic", is_flag=True, help="So sánh theo chủ đề: nhãn topic/<id> trong tệp kiểm tra, dự đoán faq/<id> đổi thành topic/<chủ đề của mục FAQ>.")
+@click.option("--json", "as_json", is_flag=True, help="In một đối tượng JSON ra stdout.")
+@click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Thư mục ghi báo cáo HTML. Mặc định: reports/.")
+@pass_ctx
+def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_topic, as_json, report_dir):
+    """Đánh giá mô hình: độ chính xác, macro F1, từng ý định, các cặp hay nhầm, báo cáo HTML."""
+    from .nlu.evaluation import cross_validate, intent_metrics, write_html_report
+    from .nlu.classifier import IntentClassifier
+    from .nlu.normalize import strip_accents
+    from .nlu.training_data import load_training_data
+
+    settings = ctx.settings
+    say = (lambda m: None) if as_json else _err
+    if not nlu_paths and not cross_validation:
+        raise click.UsageError("Cần --nlu TỆP_KIỂM_TRA, hoặc --cross-validation.")
+    try:
+        if nlu_paths:
+            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
+        else:
+            data, _ = _load_project_data(settings)
+    except (TrainingDataError, KnowledgeBaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if not data.examples:
+        raise click.ClickException("Tệp kiểm tra không có câu ví dụ nào.")
+    reports = Path(report_dir or settings["REPORTS_DIR"])
+    stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
+    if cross_validation:
+        say(f"Kiểm định chéo {folds} phần trên {len(data.examples)} câu (mỗi phần huấn luyện lại từ đầu)…")
+        base = IntentClassifier(abbreviations=_abbreviations(settings))
+        metrics, y_true, y_pred = cross_validate(data.texts, data.intents, folds=folds, base=base, strip=True, progress=say)
+        title = f"Kiểm định chéo {folds} phần"
+        path = write_html_report(reports / f"cv-{stamp}.html", metrics, y_true, y_pred, title)
+    else:
+        try:
+            model = _load_model(settings, model_dir)
+        except ModelError as exc:
+            raise click.ClickException(str(exc)) from None
+        kb = KnowledgeBase.load(settings["FAQ_DIR"]) if by_topic else None
+
+        def mapped(label: str) -> str:
+            if kb is not None and label.startswith("faq/") and kb.for_intent(label):
+                return "topic/" + kb.for_intent(label).topic
+            return label
+
+        say(f"Đánh giá mô hình {model.version} trên {len(data.examples)} câu…")
+        y_true = data.intents
+        results = model.parse_many(data.texts)
+        y_pred = [mapped(r.intent or "None") for r in results]
+        metrics = intent_metrics(y_true, y_pred, [r.confidence for r in results])
+        stripped = model.parse_many([strip_accents(t) for t in data.texts])
+        s_metrics = intent_metrics(y_true, [mapped(r.intent or "None") for r in stripped])
+        metrics["stripped"] = {k: s_metrics[k] for k in ("accuracy", "macro_f1", "confused_pairs")}
+        metrics["model"] = model.version
+        title = f"Đánh giá mô hình {model.version}"
+        path = write_html_report(reports / f"eval-{stamp}.html", metrics, y_true, y_pred, title)
+    metrics["report"] = str(path)
+    if as_json:
+        click.echo(json.dumps(metrics, ensure_ascii=False))
+        return
+    click.echo(f"Số câu: {metrics['n']}")
+    click.echo(f"Độ chính xác: {metrics['accuracy']:.2%}   Macro F1: {metrics['macro_f1']:.4f}")
+    if "stripped" in metrics:
+        click.echo(f"Khi bỏ dấu:   {metrics['stripped']['accuracy']:.2%}   Macro F1: {metrics['stripped']['macro_f1']:.4f}")
+    worst = sorted(metrics["per_intent"].items(), key=lambda kv: kv[1]["f1"])[:10]
+    click.echo("\nÝ định yếu nhất (F1):")
+    for name, m in worst:
+        click.echo(f"  {m['f1']:.3f}  P={m['precision']:.2f} R={m['recall']:.2f} n={m['support']:<4} {name}")
+    if metrics["confused_pairs"]:
+        click.echo("\nCặp hay nhầm (đúng → dự đoán):")
+        for c in metrics["confused_pairs"][:10]:
+            click.echo(f"  {c['count']:>3} × {c['true']} → {c['predicted']}")
+    click.echo(f"\nBáo cáo HTML: {path}")
+
+
+# --- validate ----------------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--min-examples", default=MIN_EXAMPLES, show_default=True, help="Số câu ví dụ tối thiểu cho mỗi ý định.")
+@pass_ctx
+def validate(ctx: _Context, min_examples):
+    """Kiểm tra dữ liệu huấn luyện, bảng viết tắt, câu trả lời và FAQ; thoát với mã khác 0 nếu có lỗi."""
+    from .nlu.normalize import AbbreviationTableError, Normalizer, load_abbreviations
+    from .nlu.training_data import load_training_data
+    from .responses import Responses
+
+    settings = ctx.settings
+    errors: list[str] = []
+    warnings: list[str] = []
+    nlu_dir = Path(settings["NLU_DATA_DIR"])
+    abbreviations: dict = {}
+    try:
+        abbreviations = load_abbreviations(nlu_dir / "abbreviations.yml")
+    except (AbbreviationTableError, FileNotFoundError) as exc:
+        errors.append(str(exc))
+    try:
+        Responses.load(nlu_dir / "responses.yml")
+    except KnowledgeBaseError as exc:
+        errors.append(str(exc))
+    data = kb = None
+    try:
+        data = load_training_data([nlu_dir], skip=NON_NLU_FILES)
+    except TrainingDataError as exc:
+        errors.append(str(exc))
+    try:
+        kb = KnowledgeBase.load(settings["FAQ_DIR"])
+        errors.extend(kb.validate())
+    except KnowledgeBaseError as exc:
+        errors.append(str(exc))
+    if data is not None:
+        counts = data.intent_counts()
+        for intent, n in sorted(counts.items()):
+            if n < min_examples:
+                errors.append(f"ý định '{intent}' chỉ có {n} câu ví dụ (cần ít nhất {min_examples})")
+        for intent in REQUIRED_INTENTS:
+            if intent not in counts:
+                errors.append(f"thiếu ý định bắt buộc '{intent}'")
+        first_seen: dict[str, object] = {}
+        normalize = Normalizer(abbreviations)
+        norm_seen: dict[str, object] = {}
+        for ex in data.examples:
+            key = " ".join(ex.text.lower().split())
+            other = first_seen.get(key)
+            if other is not None and other.intent != ex.intent:
+                errors.append(f"{ex.source}:{ex.line}: câu '{ex.text}' có trong cả '{other.intent}' ({other.source}:{other.line}) và '{ex.intent}'")
+            first_seen.setdefault(key, ex)
+            nkey = normalize(ex.text)
+            other = norm_seen.get(nkey)
+            if other is not None and other.intent != ex.intent and key != " ".join(other.text.lower().split()):
+                warnings.append(f"{ex.source}:{ex.line}: sau chuẩn hóa, '{ex.text}' ({ex.intent}) trùng '{other.text}' ({other.intent})")
+            norm_seen.setdefault(nkey, ex)
+        if kb is not None:
+            faq_intents = {i for i in counts if i.startswith("faq/")}
+            entries = {e.intent for e in kb.entries}
+            for intent in sorted(faq_intents - entries):
+                errors.append(f"ý định '{intent}' có dữ liệu huấn luyện nhưng không có mục FAQ '{intent[4:]}' trong faq/")
+            for intent in sorted(entries - faq_intents):
+                errors.append(f"mục FAQ '{intent[4:]}' chưa có dữ liệu huấn luyện (ý định '{intent}')")
+    for w in warnings:
+        _err(f"Cảnh báo: {w}")
+    for e in errors:
+        _err(f"Lỗi: {e}")
+    n_ex = len(data.examples) if data else 0
+    n_faq = len(kb) if kb else 0
+    if errors:
+        _err(f"\nCó {len(errors)} lỗi, {len(warnings)} cảnh báo ({n_ex} câu ví dụ, {n_faq} mục FAQ).")
+        sys.exit(1)
+    click.echo(f"Dữ liệu hợp lệ: {n_ex} câu ví dụ, {len(data.intent_counts()) if data else 0} ý định, {n_faq} mục FAQ, {len(warnings)} cảnh báo.")
+
+
+# --- ask ---------------------------------------------------------------------------------------
+
+
+@main.command()
+@click.argument("text", nargs=-1, required=True)
+@click.option("--json", "as_json", is_flag=True, help="In kết quả dạng JSON (một dòng mỗi tin nhắn).")
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Thư mục mô hình. Mặc định: mô hình đang dùng.")
+@pass_ctx
+def ask(ctx: _Context, text, as_json, model_dir):
+    """Hỏi thử bot, không lưu gì và không tạo phiếu.
+
+    Dùng "-" để đọc nhiều tin nhắn từ stdin (mỗi dòng một tin, in mỗi dòng một JSON).
+    """
+    from .engine import Engine
+
+    settings = ctx.settings
+    try:
+        model = _load_model(settings, model_dir)
+        engine = Engine.from_settings(settings, model=model)
+    except (ModelError, KnowledgeBaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if text == ("-",):
+        for line in sys.stdin:
+            turn = engine.ask(line.rstrip("\n"))
+            click.echo(json.dumps(turn.to_ask_json(), ensure_ascii=False))
+        return
+    turn = engine.ask(" ".join(text))
+    if as_json:
+        click.echo(json.dumps(turn.to_ask_json(), ensure_ascii=False))
+        return
+    click.echo(turn.text)
+    buttons = [b["title"] for m in turn.messages for b in (m.get("buttons") or [])]
+    if buttons:
+        click.echo("[" + "] [".join(buttons) + "]")
+    d = turn.decision
+    _err(f"— ý định: {d.intent} ({d.confidence:.2f}), hành động: {d.kind}" + (f", FAQ: {d.faq_id}" if d.faq_id else ""))
+
+
+# --- models ------------------------------------------------------------------------------------
+
+
+@main.group()
+def models():
+    """Xem và chọn phiên bản mô hình (quay lui)."""
+
+
+@models.command("list")
+@pass_ctx
+def models_list(ctx: _Context):
+    """Liệt kê các phiên bản mô hình; dấu * là mô hình đang dùng."""
+    registry = ModelRegistry(ctx.settings["MODELS_DIR"])
+    versions = registry.versions()
+    if not versions:
+        _err(f"Chưa có mô hình nào trong {registry.root}. Hãy chạy: python -m bot train")
+        return
+    current = registry.current_name()
+    for v in versions:
+        meta = v["metadata"]
+        cv = (meta.get("metrics") or {}).get("cv_accuracy")
+        cv_text = f"{cv:.2%}" if isinstance(cv, (int, float)) else "—"
+        mark = "*" if v["version"] == current else " "
+        click.echo(f"{mark} {v['version']}  {meta.get('trained_at', '?')}  {meta.get('n_examples', '?')} câu  "
+                   f"{len(meta.get('intents', {}))} ý định  CV {cv_text}")
+
+
+@models.command("use")
+@click.argument("version")
+@pass_ctx
+def models_use(ctx: _Context, version):
+    """Dùng phiên bản VERSION (ví dụ để quay về mô hình cũ). Máy chủ đang chạy nạp lại trong vài giây."""
+    registry = ModelRegistry(ctx.settings["MODELS_DIR"])
+    try:
+        registry.use(version)
+    except ModelError as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo(f"Đang dùng mô hình {version}.")
+
+
+# --- settings ----------------------------------------------------------------------------------
+
+
+@main.command()
+@pass_ctx
+def settings(ctx: _Context):
+    """In bảng cấu hình: tên, giá trị hiện tại, mô tả (giá trị bí mật được che)."""
+    for s in SETTINGS:
+        value = ctx.settings[s.name]
+        shown = ("***" if value else "") if s.secret else value
+        click.echo(f"{s.name:<30} {shown!s:<40} {s.help}")

@@ -1,0 +1,117 @@
+"""Settings, declared as a table: name, default, help.
+
+Every setting is read from the environment variable of the same name; ``create_app(config)`` and
+``Settings.load(overrides)`` accept a mapping that wins over the environment (used by tests).
+``python -m bot settings`` prints the table; the README documents each entry (a test checks this).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Mapping
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass(frozen=True)
+class Setting:
+    name: str
+    default: Any
+    help: str
+    type: Callable[[str], Any] = str
+    secret: bool = False
+
+
+def _bool(value: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+SETTINGS: tuple[Setting, ...] = (
+    # --- storage and paths
+    Setting("DATABASE_URL", "", "SQLAlchemy URL. Empty: SQLite at instance/bot.db. PostgreSQL: postgresql+psycopg://user@host/db"),
+    Setting("INSTANCE_DIR", str(PROJECT_ROOT / "instance"), "Folder for the SQLite database and local state"),
+    Setting("MODELS_DIR", str(PROJECT_ROOT / "models"), "Folder of versioned NLU models (CURRENT points at the one in use)"),
+    Setting("NLU_DATA_DIR", str(PROJECT_ROOT / "nlu_data"), "Training data (Rasa 3.x YAML) and abbreviations.yml"),
+    Setting("FAQ_DIR", str(PROJECT_ROOT / "faq"), "Knowledge base: one YAML file per topic group"),
+    Setting("REPORTS_DIR", str(PROJECT_ROOT / "reports"), "Where `evaluate` writes HTML reports"),
+    # --- server
+    Setting("HOST", "127.0.0.1", "Address `python server.py` listens on"),
+    Setting("PORT", 5005, "Port `python server.py` listens on", int),
+    Setting("SERVER_THREADS", 8, "Waitress worker threads", int),
+    Setting("SECRET_KEY", "", "Flask session key for the dashboard. Empty: a random key stored in instance/secret_key", secret=True),
+    Setting("LOG_LEVEL", "INFO", "Python log level"),
+    Setting("WORKER_MODE", "thread", "How inbox/outbox rows are processed: thread (in the server), redis (separate workers), none (tests)"),
+    Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for WORKER_MODE=redis"),
+    Setting("MAX_MESSAGE_CHARS", 4000, "Longer incoming messages are truncated (the full text is still stored)", int),
+    # --- dialogue
+    Setting("SLA_HOURS", 24, "Hours an officer has to answer a handed-off question", int),
+    Setting("CONVERSATION_TIMEOUT_MINUTES", 60, "A conversation's dialogue state expires after this much inactivity", int),
+    # --- organisation (placeholders in FAQ answers)
+    Setting("ORG_NAME", "Liên đoàn Lao động tỉnh", "Full name of the union, {org_name} in answers"),
+    Setting("ORG_SHORT_NAME", "LĐLĐ tỉnh", "Short name, {org_short_name}"),
+    Setting("HOTLINE", "(chưa cấu hình số đường dây nóng)", "Hotline, {hotline}"),
+    Setting("ADDRESS", "(chưa cấu hình địa chỉ)", "Office address, {address}"),
+    Setting("OFFICE_HOURS", "giờ hành chính, thứ Hai đến thứ Sáu", "Office hours, {office_hours}"),
+    Setting("FANPAGE_URL", "", "Facebook fanpage link, {fanpage_url}"),
+    Setting("ZALO_URL", "", "Zalo OA link, {zalo_url}"),
+    # --- Facebook Messenger
+    Setting("FACEBOOK_APP_SECRET", "", "App secret used to verify X-Hub-Signature-256; empty disables Messenger", secret=True),
+    Setting("FACEBOOK_VERIFY_TOKEN", "", "Token for the webhook verification handshake", secret=True),
+    Setting("FACEBOOK_PAGE_ACCESS_TOKEN", "", "Page access token for the Send API", secret=True),
+    Setting("FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v21.0", "Graph API base URL (with version)"),
+    # --- Zalo OA
+    Setting("ZALO_APP_ID", "", "Zalo app id (part of the webhook signature); empty disables Zalo"),
+    Setting("ZALO_OA_SECRET_KEY", "", "OA secret key used to verify X-ZEvent-Signature", secret=True),
+    Setting("ZALO_APP_SECRET", "", "App secret key for refreshing access tokens", secret=True),
+    Setting("ZALO_ACCESS_TOKEN", "", "Initial OA access token", secret=True),
+    Setting("ZALO_REFRESH_TOKEN", "", "Initial OA refresh token", secret=True),
+    Setting("ZALO_API_URL", "https://openapi.zalo.me", "Zalo OpenAPI base URL"),
+    Setting("ZALO_OAUTH_URL", "https://oauth.zaloapp.com", "Zalo OAuth base URL (token refresh)"),
+    Setting("HTTP_TIMEOUT_SECONDS", 10.0, "Timeout for calls to platform APIs", float),
+)
+
+SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
+
+
+class Settings(dict):
+    """A plain dict of typed settings, with attribute access for convenience."""
+
+    __getattr__ = dict.__getitem__
+
+    @classmethod
+    def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "Settings":
+        environ = os.environ if environ is None else environ
+        overrides = dict(overrides or {})
+        values = {}
+        for s in SETTINGS:
+            if s.name in overrides:
+                raw = overrides.pop(s.name)
+            elif s.name in environ:
+                raw = environ[s.name]
+            else:
+                values[s.name] = s.default
+                continue
+            try:
+                values[s.name] = s.type(raw) if not isinstance(raw, (int, float, bool)) or s.type is str else raw
+            except (TypeError, ValueError):
+                raise ValueError(f"Giá trị cấu hình {s.name}={raw!r} không hợp lệ") from None
+        values.update(overrides)  # extra keys (e.g. Flask's TESTING) pass through
+        settings = cls(values)
+        if not settings["DATABASE_URL"]:
+            settings["DATABASE_URL"] = "sqlite:///" + str(Path(settings["INSTANCE_DIR"]) / "bot.db")
+        return settings
+
+    def org_context(self) -> dict[str, str]:
+        return {
+            "org_name": self["ORG_NAME"],
+            "org_short_name": self["ORG_SHORT_NAME"],
+            "hotline": self["HOTLINE"],
+            "address": self["ADDRESS"],
+            "office_hours": self["OFFICE_HOURS"],
+            "fanpage_url": self["FANPAGE_URL"],
+            "zalo_url": self["ZALO_URL"],
+        }

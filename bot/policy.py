@@ -1,0 +1,128 @@
+"""Dialogue policy: from an NLU result (and a little state) to the next action.
+
+This is the rule table of the product; it knows nothing about channels or storage.
+
+=====================================  ==========================================
+NLU result                             action
+=====================================  ==========================================
+empty message                          ``action_empty`` (ask to type a question)
+button payload ``/faq/<id>``           answer that entry (confidence 1)
+``request_human``, ``complaint``       ``action_handoff``
+``feedback_unclear`` (after answer)    ``action_handoff``
+``feedback_good``                      ``action_feedback``
+``ticket_status``                      ``action_ticket_status``
+greet, goodbye, thanks, …              ``action_smalltalk``
+low confidence, ``out_of_scope``       ``action_default_fallback`` (offers an officer)
+FAQ intent, top-2 too close            ``action_clarify`` ("Ý bạn là…?")
+FAQ intent, entry ``escalate: always`` ``action_handoff`` (with the entry's text)
+FAQ intent                             ``action_answer_faq``
+=====================================  ==========================================
+
+Thresholds (confidence and margin) come from the model's metadata, chosen on held-out folds.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from .knowledge import KnowledgeBase
+
+SMALLTALK_INTENTS = {
+    "greet": "utter_greet",
+    "goodbye": "utter_goodbye",
+    "thanks": "utter_thanks",
+    "bot_challenge": "utter_bot_challenge",
+    "affirm": "utter_affirm_deny",
+    "deny": "utter_affirm_deny",
+}
+HANDOFF_INTENTS = ("request_human", "complaint", "feedback_unclear")
+OUT_OF_SCOPE = "out_of_scope"
+
+# Action names, shared with actions/ (rasa-sdk classes) and the public `ask --json` contract.
+ACTION_ANSWER = "action_answer_faq"
+ACTION_CLARIFY = "action_clarify"
+ACTION_FALLBACK = "action_default_fallback"
+ACTION_HANDOFF = "action_handoff"
+ACTION_SMALLTALK = "action_smalltalk"
+ACTION_STATUS = "action_ticket_status"
+ACTION_FEEDBACK = "action_feedback"
+ACTION_EMPTY = "action_empty"
+
+# The coarse kind reported by `ask --json` and the logs.
+ACTION_KIND = {
+    ACTION_ANSWER: "answer",
+    ACTION_CLARIFY: "clarify",
+    ACTION_FALLBACK: "fallback",
+    ACTION_HANDOFF: "handoff",
+    ACTION_SMALLTALK: "smalltalk",
+    ACTION_STATUS: "smalltalk",
+    ACTION_FEEDBACK: "smalltalk",
+    ACTION_EMPTY: "fallback",
+}
+MAX_CLARIFY_OPTIONS = 3
+# A clarify option must have at least this share of the top intent's confidence.
+CLARIFY_MIN_RATIO = 0.25
+
+
+@dataclass
+class Decision:
+    action: str
+    intent: str | None
+    confidence: float
+    faq_id: str | None = None
+    options: tuple[str, ...] = ()  # FAQ ids offered by clarify
+    reason: str = ""
+
+    @property
+    def kind(self) -> str:
+        return ACTION_KIND[self.action]
+
+    @property
+    def handoff(self) -> bool:
+        return self.action == ACTION_HANDOFF
+
+
+def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0) -> Decision:
+    """Choose the next action for one parsed message (Rasa parse dict with ``intent_ranking``)."""
+    intent = (parse.get("intent") or {}).get("name")
+    confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+    ranking = parse.get("intent_ranking") or []
+    text = (parse.get("text") or "").strip()
+
+    if not text:
+        return Decision(ACTION_EMPTY, None, 0.0, reason="empty")
+    if intent in HANDOFF_INTENTS and confidence >= threshold:
+        return Decision(ACTION_HANDOFF, intent, confidence, reason=intent)
+    if intent == "feedback_good":
+        return Decision(ACTION_FEEDBACK, intent, confidence)
+    if intent == "ticket_status" and confidence >= threshold:
+        return Decision(ACTION_STATUS, intent, confidence)
+    if intent in SMALLTALK_INTENTS and confidence >= threshold:
+        return Decision(ACTION_SMALLTALK, intent, confidence)
+
+    entry = kb.for_intent(intent)
+    if entry is None or intent == OUT_OF_SCOPE or confidence < threshold or confidence == 0.0:
+        return Decision(ACTION_FALLBACK, intent, confidence, reason="out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence")
+
+    second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
+    if confidence - second < margin:
+        options = _clarify_options(ranking, kb, confidence)
+        if len(options) >= 2:
+            return Decision(ACTION_CLARIFY, intent, confidence, options=tuple(options), reason="ambiguous")
+    if entry.escalate == "always":
+        return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="escalate_always")
+    return Decision(ACTION_ANSWER, intent, confidence, faq_id=entry.id)
+
+
+def _clarify_options(ranking: list[dict], kb: KnowledgeBase, top: float) -> list[str]:
+    options = []
+    for item in ranking:
+        entry = kb.for_intent(item["name"])
+        if entry is None:
+            continue
+        if float(item["confidence"]) < CLARIFY_MIN_RATIO * top:
+            break
+        options.append(entry.id)
+        if len(options) == MAX_CLARIFY_OPTIONS:
+            break
+    return options

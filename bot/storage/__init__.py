@@ -1,0 +1,3 @@
+"""Storage: SQLAlchemy models, the Database wrapper and Alembic migrations."""
+
+from .db import Database, DatabaseUnavailable  # noqa: F401

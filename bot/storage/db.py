@@ -1,0 +1,118 @@
+"""The database: engine, sessions, schema migrations and health check.
+
+SQLite (the embedded default) is tuned for a multi-threaded server: WAL journal, a busy timeout and
+``BEGIN IMMEDIATE`` write transactions so concurrent writers wait instead of failing. PostgreSQL is
+used as is; workers claim rows with ``FOR UPDATE SKIP LOCKED`` there.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from sqlalchemy import create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.orm import Session, sessionmaker
+
+logger = logging.getLogger(__name__)
+
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+
+
+class DatabaseUnavailable(RuntimeError):
+    """The database cannot be reached; the message is safe to show to an operator."""
+
+
+def _redact(url: str) -> str:
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 - a malformed URL is reported as is, without secrets
+        return "<URL không hợp lệ>"
+
+
+class Database:
+    def __init__(self, url: str, echo: bool = False):
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict = {"echo": echo, "pool_pre_ping": True}
+        if self.is_sqlite:
+            if parsed.database and parsed.database != ":memory:":
+                Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+            kwargs["connect_args"] = {"check_same_thread": False, "timeout": 30}
+        else:
+            kwargs.update(pool_size=10, max_overflow=20, pool_timeout=10)
+        self.engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            self._tune_sqlite()
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def _tune_sqlite(self) -> None:
+        @event.listens_for(self.engine, "connect")
+        def _on_connect(dbapi_connection, _record):
+            dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA foreign_keys=ON")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        @event.listens_for(self.engine, "begin")
+        def _on_begin(connection):
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    @contextmanager
+    def session(self) -> Iterator[Session]:
+        """A session in a transaction: committed on success, rolled back on error."""
+        session = self.sessions()
+        try:
+            with session.begin():
+                yield session
+        except (OperationalError, DBAPIError) as exc:
+            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            raise
+        finally:
+            session.close()
+
+    def ping(self) -> None:
+        try:
+            with self.engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+                conn.rollback()
+        except (OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)})") from exc
+
+    def upgrade(self) -> None:
+        """Create or migrate the schema to the latest version (Alembic ``upgrade head``)."""
+        from alembic import command
+        from alembic.config import Config
+
+        cfg = Config()
+        cfg.set_main_option("script_location", str(MIGRATIONS))
+        try:
+            with self.engine.connect() as conn:
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, "head")
+                conn.commit()
+        except (OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)})") from exc
+
+    def drop_all(self) -> None:
+        """Drop every table, including Alembic's version table (tests only)."""
+        from .models import Base
+
+        with self.engine.begin() as conn:
+            Base.metadata.drop_all(conn)
+            conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+
+    def dispose(self) -> None:
+        self.engine.dispose()

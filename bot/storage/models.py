@@ -1,0 +1,238 @@
+"""Database tables (SQLAlchemy 2 declarative models).
+
+Times are stored as timezone-aware UTC (``UTCDateTime`` makes SQLite behave like PostgreSQL).
+Schema changes go through Alembic migrations in ``bot/storage/migrations``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.timezone.utc)
+
+
+class UTCDateTime(TypeDecorator):
+    """Aware UTC datetimes on every backend (SQLite drops tzinfo otherwise)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTCDateTime column")
+        return value.astimezone(dt.timezone.utc)
+
+    def process_result_value(self, value, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=dt.timezone.utc)
+        return value.astimezone(dt.timezone.utc)
+
+
+# BIGINT primary keys on PostgreSQL, INTEGER (rowid alias) on SQLite.
+BigID = BigInteger().with_variant(Integer(), "sqlite")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {dt.datetime: UTCDateTime(), dict: JSON(), list: JSON()}
+
+
+class InboxEvent(Base):
+    """An incoming platform event, stored before it is processed (acknowledge fast, lose nothing)."""
+
+    __tablename__ = "inbox_events"
+    __table_args__ = (
+        UniqueConstraint("channel", "platform_message_id", name="uq_inbox_channel_message"),
+        Index("ix_inbox_status_received", "status", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    platform_message_id: Mapped[str] = mapped_column(String(200))
+    sender_id: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(30))  # text | postback | attachment | follow | unfollow
+    text: Mapped[str | None] = mapped_column(Text)
+    payload: Mapped[str | None] = mapped_column(String(300))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    sent_at: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    locked_until: Mapped[dt.datetime | None]
+    processed_at: Mapped[dt.datetime | None]
+    error: Mapped[str | None] = mapped_column(Text)
+
+
+class Conversation(Base):
+    __tablename__ = "conversations"
+    __table_args__ = (UniqueConstraint("channel", "user_id", name="uq_conversation_channel_user"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    slots: Mapped[dict] = mapped_column(JSON, default=dict)
+    last_user_message_at: Mapped[dt.datetime | None]
+    last_activity_at: Mapped[dt.datetime | None]
+    # Zalo customer-service window: replies sent since the worker's last message.
+    replies_since_user_message: Mapped[int] = mapped_column(Integer, default=0)
+    followed: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    messages: Mapped[list["Message"]] = relationship(back_populates="conversation", order_by="Message.id")
+
+
+class Message(Base):
+    """The transcript: every worker message and every reply, in order."""
+
+    __tablename__ = "messages"
+    __table_args__ = (Index("ix_messages_conversation", "conversation_id", "id"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    direction: Mapped[str] = mapped_column(String(3))  # in | out
+    author: Mapped[str] = mapped_column(String(20))  # worker | bot | officer
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text, default="")
+    intent: Mapped[str | None] = mapped_column(String(120))
+    confidence: Mapped[float | None]
+    action: Mapped[str | None] = mapped_column(String(20))
+    faq_id: Mapped[str | None] = mapped_column(String(120))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    conversation: Mapped[Conversation] = relationship(back_populates="messages")
+
+
+class OutboxMessage(Base):
+    """A reply waiting to be delivered; retried with backoff until sent or permanently failed."""
+
+    __tablename__ = "outbox_messages"
+    __table_args__ = (Index("ix_outbox_status_next", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    # Unique per logical reply, e.g. "in:42:0" (reply 0 to inbox event 42): reprocessing cannot duplicate.
+    dedupe_key: Mapped[str] = mapped_column(String(120), unique=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    recipient_id: Mapped[str] = mapped_column(String(200))
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"), index=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(20), default="bot")  # bot | officer
+    body: Mapped[dict] = mapped_column(JSON)  # {"text": ..., "buttons": [...]}
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed | refused
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    platform_message_id: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class Officer(Base):
+    __tablename__ = "officers"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    email: Mapped[str] = mapped_column(String(200), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(20), default="officer")  # officer | admin
+    password_hash: Mapped[str] = mapped_column(String(300))
+    api_token_hash: Mapped[str | None] = mapped_column(String(128), unique=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Ticket(Base):
+    __tablename__ = "tickets"
+    __table_args__ = (Index("ix_tickets_status_due", "status", "due_at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    code: Mapped[str] = mapped_column(String(20), unique=True)
+    conversation_id: Mapped[int] = mapped_column(ForeignKey("conversations.id", ondelete="CASCADE"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[str] = mapped_column(String(200))
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    question: Mapped[str] = mapped_column(Text)
+    reason: Mapped[str | None] = mapped_column(String(60))  # request_human | complaint | escalate_always | ...
+    topic: Mapped[str | None] = mapped_column(String(120))
+    confidence: Mapped[float | None]
+    priority: Mapped[str] = mapped_column(String(10), default="normal")  # normal | high
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open|assigned|answered|resolved|closed
+    assignee_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"), index=True)
+    tags: Mapped[list] = mapped_column(JSON, default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    due_at: Mapped[dt.datetime]
+    first_response_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    closed_reason: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    assignee: Mapped[Officer | None] = relationship()
+    events: Mapped[list["TicketEvent"]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
+
+
+class TicketEvent(Base):
+    """Audit log: every change to a ticket, who made it, when."""
+
+    __tablename__ = "ticket_events"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # "system", "worker", or an officer e-mail
+    action: Mapped[str] = mapped_column(String(40))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    ticket: Mapped[Ticket] = relationship(back_populates="events")
+
+
+class TicketNote(Base):
+    __tablename__ = "ticket_notes"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class PlatformToken(Base):
+    """Rotating platform credentials (Zalo access/refresh token pair)."""
+
+    __tablename__ = "platform_tokens"
+
+    channel: Mapped[str] = mapped_column(String(20), primary_key=True)
+    access_token: Mapped[str] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text)
+    expires_at: Mapped[dt.datetime | None]
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Feedback(Base):
+    __tablename__ = "feedback"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    faq_id: Mapped[str | None] = mapped_column(String(120))
+    helpful: Mapped[bool] = mapped_column(Boolean)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

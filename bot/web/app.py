@@ -1,0 +1,57 @@
+"""The Flask application factory."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+from pathlib import Path
+
+from flask import Flask
+
+from ..config import Settings
+from .errors import register_error_handlers
+from .runtime import Runtime
+
+logger = logging.getLogger(__name__)
+
+MAX_REQUEST_BYTES = 1024 * 1024  # platform webhooks are small; refuse anything larger
+
+
+def _secret_key(settings: Settings) -> str:
+    if settings["SECRET_KEY"]:
+        return settings["SECRET_KEY"]
+    path = Path(settings["INSTANCE_DIR"]) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_hex(32), encoding="utf-8")
+        path.chmod(0o600)
+    return path.read_text(encoding="utf-8").strip()
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Build the app. ``config`` overrides settings (see ``bot.config.SETTINGS``) for tests."""
+    settings = Settings.load(config)
+    logging.basicConfig(level=getattr(logging, str(settings["LOG_LEVEL"]).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    app = Flask(__name__, instance_path=str(Path(settings["INSTANCE_DIR"]).resolve()))
+    app.config.update(
+        SECRET_KEY=_secret_key(settings),
+        MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Lax",
+        JSON_AS_ASCII=False,
+        BOT_SETTINGS=settings,
+    )
+    app.json.ensure_ascii = False
+    if config:
+        app.config.update({k: v for k, v in config.items() if k.isupper()})
+    runtime = Runtime(settings)
+    app.extensions["bot"] = runtime
+    register_error_handlers(app)
+
+    from . import health, rasa_api
+
+    app.register_blueprint(health.bp)
+    app.register_blueprint(rasa_api.bp)
+    runtime.start()
+    return app

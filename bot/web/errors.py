@@ -1,0 +1,70 @@
+"""One place that maps errors to HTTP responses (JSON for API clients).
+
+Error bodies never echo the request: workers' messages are personal data.
+"""
+
+from __future__ import annotations
+
+import logging
+
+from flask import Flask, jsonify
+from werkzeug.exceptions import HTTPException
+
+from ..nlu.model import ModelError
+
+logger = logging.getLogger(__name__)
+
+
+class APIError(Exception):
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, status: int | None = None, code: str | None = None):
+        super().__init__(message)
+        self.message = message
+        if status is not None:
+            self.status = status
+        if code is not None:
+            self.code = code
+
+
+MESSAGES = {
+    400: "Yêu cầu không hợp lệ.",
+    401: "Cần đăng nhập hoặc mã truy cập hợp lệ.",
+    403: "Không có quyền thực hiện thao tác này.",
+    404: "Không tìm thấy.",
+    405: "Phương thức không được hỗ trợ.",
+    413: "Dữ liệu gửi lên quá lớn.",
+    415: "Cần gửi dữ liệu dạng JSON.",
+    429: "Quá nhiều yêu cầu, vui lòng thử lại sau.",
+    500: "Lỗi hệ thống, vui lòng thử lại sau.",
+    503: "Dịch vụ tạm thời chưa sẵn sàng.",
+}
+
+
+def error_response(status: int, code: str, message: str | None = None):
+    response = jsonify({"error": code, "message": message or MESSAGES.get(status, "Lỗi.")})
+    response.status_code = status
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    @app.errorhandler(APIError)
+    def _api_error(exc: APIError):
+        return error_response(exc.status, exc.code, exc.message)
+
+    @app.errorhandler(ModelError)
+    def _model_error(exc: ModelError):
+        logger.error("model unavailable: %s", exc)
+        return error_response(503, "model_unavailable", str(exc))
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException):
+        if exc.code in (301, 302, 303, 307, 308):
+            return exc
+        return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), MESSAGES.get(exc.code or 500))
+
+    @app.errorhandler(Exception)
+    def _unexpected(exc: Exception):
+        logger.exception("unhandled error")
+        return error_response(500, "internal_error")

@@ -1,0 +1,38 @@
+"""Rasa-compatible HTTP API: ``POST /model/parse`` and ``POST /webhooks/rest/webhook``."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, jsonify, request
+
+from .errors import APIError
+
+bp = Blueprint("rasa_api", __name__)
+
+MAX_TEXT_CHARS = 10_000
+
+
+def json_body() -> dict:
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise APIError("Cần gửi một đối tượng JSON.", 400, "invalid_json")
+    return body
+
+
+def text_field(body: dict, name: str) -> str:
+    value = body.get(name, "")
+    if value is None:
+        value = ""
+    if not isinstance(value, str):
+        raise APIError(f"Trường '{name}' phải là chuỗi.", 400, "invalid_field")
+    if len(value) > MAX_TEXT_CHARS:
+        raise APIError(f"Trường '{name}' dài quá {MAX_TEXT_CHARS} ký tự.", 413, "too_long")
+    return value
+
+
+@bp.post("/model/parse")
+def model_parse():
+    body = json_body()
+    text = text_field(body, "text")
+    runtime = current_app.extensions["bot"]
+    runtime.reload_model_if_changed()
+    return jsonify(runtime.engine.parse(text))
