@@ -111,9 +111,10 @@ class Engine:
         return self._model.parse(text).to_rasa()
 
     def decide(self, parse: dict) -> policy.Decision:
-        threshold = self._model.threshold if self._model else 0.0
-        margin = self._model.margin if self._model else 0.0
-        return policy.decide(parse, self.kb, threshold, margin)
+        m = self._model
+        if m is None:
+            return policy.decide(parse, self.kb)
+        return policy.decide(parse, self.kb, m.threshold, m.margin, m.clarify_floor)
 
     # -- acting ----------------------------------------------------------------------------------
     def run_action(self, name: str, parse: dict, sender_id: str, slots: dict | None = None) -> tuple[list[dict], list[dict]]:

@@ -13,7 +13,7 @@ button payload ``/faq/<id>``           answer that entry (confidence 1)
 ``ticket_status``                      ``action_ticket_status``
 greet, goodbye, thanks, …              ``action_smalltalk``
 low confidence, ``out_of_scope``       ``action_default_fallback`` (offers an officer)
-FAQ intent, top-2 too close            ``action_clarify`` ("Ý bạn là…?")
+FAQ intent, unsure or top-2 too close  ``action_clarify`` ("Ý bạn là…?") if above the clarify floor
 FAQ intent, entry ``escalate: always`` ``action_handoff`` (with the entry's text)
 FAQ intent                             ``action_answer_faq``
 =====================================  ==========================================
@@ -82,16 +82,22 @@ class Decision:
         return self.action == ACTION_HANDOFF
 
 
-def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0) -> Decision:
-    """Choose the next action for one parsed message (Rasa parse dict with ``intent_ranking``)."""
+def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0, clarify_floor: float | None = None) -> Decision:
+    """Choose the next action for one parsed message (Rasa parse dict with ``intent_ranking``).
+
+    ``threshold``, ``margin`` and ``clarify_floor`` come from the model metadata. A request for a
+    person or a dispute is handed off whenever it is the top intent, whatever the confidence:
+    a needless ticket costs an officer a minute, a missed one leaves a worker without help.
+    """
     intent = (parse.get("intent") or {}).get("name")
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
     ranking = parse.get("intent_ranking") or []
     text = (parse.get("text") or "").strip()
+    floor = threshold if clarify_floor is None else clarify_floor
 
     if not text:
         return Decision(ACTION_EMPTY, None, 0.0, reason="empty")
-    if intent in HANDOFF_INTENTS and confidence >= threshold:
+    if intent in HANDOFF_INTENTS and confidence > 0.0:
         return Decision(ACTION_HANDOFF, intent, confidence, reason=intent)
     if intent == "feedback_good":
         return Decision(ACTION_FEEDBACK, intent, confidence)
@@ -101,14 +107,15 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
         return Decision(ACTION_SMALLTALK, intent, confidence)
 
     entry = kb.for_intent(intent)
-    if entry is None or intent == OUT_OF_SCOPE or confidence < threshold or confidence == 0.0:
-        return Decision(ACTION_FALLBACK, intent, confidence, reason="out_of_scope" if intent == OUT_OF_SCOPE else "low_confidence")
-
+    if entry is None or intent == OUT_OF_SCOPE or confidence == 0.0:
+        return Decision(ACTION_FALLBACK, intent, confidence, reason="out_of_scope" if intent == OUT_OF_SCOPE else "no_faq")
     second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
-    if confidence - second < margin:
-        options = _clarify_options(ranking, kb, confidence)
-        if len(options) >= 2:
-            return Decision(ACTION_CLARIFY, intent, confidence, options=tuple(options), reason="ambiguous")
+    if confidence < threshold or confidence - second < margin:
+        options = _clarify_options(ranking, kb, confidence) if confidence >= floor else []
+        if options:
+            return Decision(ACTION_CLARIFY, intent, confidence, options=tuple(options),
+                            reason="ambiguous" if confidence >= threshold else "low_confidence")
+        return Decision(ACTION_FALLBACK, intent, confidence, reason="low_confidence")
     if entry.escalate == "always":
         return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="escalate_always")
     return Decision(ACTION_ANSWER, intent, confidence, faq_id=entry.id)

@@ -96,6 +96,7 @@ class NLUModel:
         thresholds = metadata.get("thresholds", {})
         self.threshold = float(thresholds.get("confidence", 0.0))
         self.margin = float(thresholds.get("margin", 0.0))
+        self.clarify_floor = float(thresholds.get("clarify_floor", self.threshold))
 
     @property
     def version(self) -> str:

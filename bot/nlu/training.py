@@ -42,6 +42,7 @@ class TrainingReport:
     confidence_scale: float
     threshold: float
     margin: float
+    clarify_floor: float
     policy_scores: dict
     train_seconds: float
     n_examples: int
@@ -136,6 +137,28 @@ def choose_policy(
     return best[1], best[2], best[3]
 
 
+def choose_clarify_floor(proba: np.ndarray, y: np.ndarray, classes: np.ndarray, threshold: float, top_k: int = 3) -> tuple[float, dict]:
+    """Lowest confidence at which an unsure message gets "Ý bạn là…?" instead of a plain fallback.
+
+    Among held-out messages below the answer threshold, offering the top-k intents is a *hit* when
+    the true intent is among them and a *miss* otherwise (always for out-of-scope messages). The
+    floor maximises hits - misses.
+    """
+    order = np.argsort(-proba, axis=1)[:, :top_k]
+    top1 = proba[np.arange(len(y)), order[:, 0]]
+    oos = set(np.where(classes == OUT_OF_SCOPE)[0].tolist())
+    hit = np.array([(y[i] in order[i]) and (y[i] not in oos) for i in range(len(y))])
+    unsure = top1 < threshold
+    best = (0, threshold, {"offered": 0, "hits": 0})
+    for floor in np.round(np.arange(0.0, threshold, 0.025), 3):
+        offered = unsure & (top1 >= floor)
+        hits = int(np.sum(offered & hit))
+        score = hits - int(np.sum(offered & ~hit))
+        if score > best[0]:
+            best = (score, float(floor), {"offered": int(offered.sum()), "hits": hits})
+    return best[1], best[2]
+
+
 def train_classifier(
     texts: Sequence[str],
     labels: Sequence[str],
@@ -175,11 +198,14 @@ def train_classifier(
         scale = fit_temperature(scores, y)
         proba = softmax(scores, scale)
         threshold, margin, policy_scores = choose_policy(proba, y, classes, wrong_answer_cost)
+        clarify_floor, clarify_scores = choose_clarify_floor(proba, y, classes, threshold)
+        policy_scores["clarify"] = clarify_scores
         cv_accuracy = c_scores[float(best_c)]
         oof_pred = [(classes[y[i]], classes[int(proba[i].argmax())], float(proba[i].max())) for i in range(len(y))]
         say(f"Chọn C={best_c}, độ chính xác kiểm định chéo {cv_accuracy:.2%}, ngưỡng tin cậy {threshold}, biên {margin}")
     else:
         best_c, scale, threshold, margin, policy_scores, cv_accuracy, oof_pred = base.C, base.confidence_scale, 0.0, 0.0, {}, None, []
+        clarify_floor = 0.0
         say("Dữ liệu quá ít để kiểm định chéo; dùng tham số mặc định.")
     say("Huấn luyện mô hình cuối trên toàn bộ dữ liệu…")
     final = clone(base).set_params(C=best_c, confidence_scale=scale)
@@ -193,6 +219,7 @@ def train_classifier(
         confidence_scale=scale,
         threshold=threshold,
         margin=margin,
+        clarify_floor=clarify_floor,
         policy_scores=policy_scores,
         train_seconds=seconds,
         n_examples=len(texts),
