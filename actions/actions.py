@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import secrets
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -12,13 +11,11 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import policy
+from bot.handoff.tickets import new_code as new_ticket_code
 
 from . import resources
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-# Unambiguous alphabet for ticket codes read aloud or retyped: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
-CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
-CODE_PREFIX = "CD-"
 
 BUTTON_HELPFUL = {"title": "Hữu ích 👍", "payload": "/feedback_good"}
 BUTTON_UNCLEAR = {"title": "Chưa rõ, gặp cán bộ", "payload": "/feedback_unclear"}
@@ -32,10 +29,6 @@ STATUS_LABELS = {
     "resolved": "đã giải quyết xong",
     "closed": "đã đóng",
 }
-
-
-def new_ticket_code() -> str:
-    return CODE_PREFIX + "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
 
 
 def format_local(moment: dt.datetime) -> str:

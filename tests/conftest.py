@@ -82,3 +82,104 @@ def app(app_config):
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+# --- channels ----------------------------------------------------------------------------------
+
+FB_SECRET = "fb-app-secret"
+FB_VERIFY = "fb-verify-token"
+ZALO_APP_ID = "1234567890"
+ZALO_OA_SECRET = "oa-secret-key"
+
+
+@pytest.fixture
+def fake_graph():
+    from tests.fakes.servers import FakeGraph
+
+    server = FakeGraph()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def fake_zalo():
+    from tests.fakes.servers import FakeZalo
+
+    server = FakeZalo()
+    yield server
+    server.close()
+
+
+@pytest.fixture
+def channel_config(app_config, fake_graph, fake_zalo):
+    return {
+        **app_config,
+        "FACEBOOK_APP_SECRET": FB_SECRET,
+        "FACEBOOK_VERIFY_TOKEN": FB_VERIFY,
+        "FACEBOOK_PAGE_ACCESS_TOKEN": "page-token",
+        "FACEBOOK_GRAPH_URL": fake_graph.url + "/v21.0",
+        "ZALO_APP_ID": ZALO_APP_ID,
+        "ZALO_OA_SECRET_KEY": ZALO_OA_SECRET,
+        "ZALO_APP_SECRET": "app-secret",
+        "ZALO_ACCESS_TOKEN": "access-1",
+        "ZALO_REFRESH_TOKEN": "refresh-1",
+        "ZALO_API_URL": fake_zalo.url,
+        "ZALO_OAUTH_URL": fake_zalo.url,
+        "HTTP_TIMEOUT_SECONDS": 1.0,
+    }
+
+
+@pytest.fixture
+def channel_app(channel_config):
+    from server import create_app
+
+    app = create_app(channel_config)
+    yield app
+    app.extensions["bot"].shutdown()
+
+
+def fb_post(client, body: dict, secret: str = FB_SECRET, signature: str | None = None):
+    import hashlib
+    import hmac
+    import json as _json
+
+    raw = _json.dumps(body).encode("utf-8")
+    if signature is None:
+        signature = "sha256=" + hmac.new(secret.encode(), raw, hashlib.sha256).hexdigest()
+    headers = {"Content-Type": "application/json"}
+    if signature:
+        headers["X-Hub-Signature-256"] = signature
+    return client.post("/webhooks/facebook/webhook", data=raw, headers=headers)
+
+
+def fb_text(psid: str, mid: str, text: str, ts: int | None = None) -> dict:
+    import time as _time
+
+    ts = ts or int(_time.time() * 1000)
+    return {"sender": {"id": psid}, "recipient": {"id": "PAGE"}, "timestamp": ts, "message": {"mid": mid, "text": text}}
+
+
+def fb_body(*events, page: str = "PAGE") -> dict:
+    return {"object": "page", "entry": [{"id": page, "time": 1, "messaging": list(events)}]}
+
+
+def zalo_post(client, event: dict, oa_secret: str = ZALO_OA_SECRET, signature: str | None = None):
+    import json as _json
+
+    from bot.channels.zalo import expected_signature
+
+    raw = _json.dumps(event).encode("utf-8")
+    if signature is None:
+        signature = expected_signature(ZALO_APP_ID, raw, str(event.get("timestamp")), oa_secret)
+    headers = {"Content-Type": "application/json"}
+    if signature:
+        headers["X-ZEvent-Signature"] = signature
+    return client.post("/webhooks/zalo/webhook", data=raw, headers=headers)
+
+
+def zalo_text(user: str, msg_id: str, text: str, ts: int | None = None) -> dict:
+    import time as _time
+
+    ts = ts or int(_time.time() * 1000)
+    return {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "timestamp": str(ts), "sender": {"id": user},
+            "recipient": {"id": "OA"}, "message": {"text": text, "msg_id": msg_id}}

@@ -64,6 +64,7 @@ def test_elongation_collapsed_but_acronyms_kept():
     assert collapse_elongation("hảaaa") == "hả"
     assert collapse_elongation("cccd") == "cccd"
     assert collapse_elongation("xoong") == "xoong"
+    assert collapse_elongation("kkkkk") == "kkkkk"  # laughter must not become "k" (= "không")
 
 
 def test_emoji_removed(norm):

@@ -163,6 +163,8 @@ def collapse_elongation(text: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
+        if len(set(strip_accents(word).lower())) == 1:
+            return word  # "kkkkk" is laughter, not the teencode "k"
         out: list[str] = []
         i = 0
         while i < len(word):

@@ -49,9 +49,10 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bot"] = runtime
     register_error_handlers(app)
 
-    from . import health, rasa_api
+    from . import health, rasa_api, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(rasa_api.bp)
+    app.register_blueprint(webhooks.bp)
     runtime.start()
     return app

@@ -7,10 +7,19 @@ import threading
 import time
 from pathlib import Path
 
+from sqlalchemy import select
+
+from ..channels.messenger import MessengerSender
+from ..channels.zalo import ZaloSender
 from ..config import Settings
+from ..conversation import ConversationService, Inbox
 from ..engine import Engine
 from ..nlu.model import ModelError, ModelRegistry
+from ..outbox import OutboxSender
 from ..storage import Database, DatabaseUnavailable
+from ..storage.models import OutboxMessage, utcnow
+from ..storage.tokens import DatabaseTokenStore
+from ..workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +43,61 @@ class Runtime:
         self._model_version: str | None = None
         self._lock = threading.Lock()
         self.reload_model_if_changed(force=True)
+        self.inbox = Inbox(self.db)
+        self.conversations = ConversationService(
+            self.db, self.engine, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
+            max_message_chars=settings["MAX_MESSAGE_CHARS"],
+        )
+        self.senders = self._make_senders()
+        self.outbox = OutboxSender(self.db, self.senders)
+        self.workers = Workers(self.conversations, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"])
+
+    # -- channels ---------------------------------------------------------------------------------
+    @property
+    def messenger_enabled(self) -> bool:
+        s = self.settings
+        return bool(s["FACEBOOK_APP_SECRET"] and s["FACEBOOK_VERIFY_TOKEN"] and s["FACEBOOK_PAGE_ACCESS_TOKEN"])
+
+    @property
+    def zalo_enabled(self) -> bool:
+        s = self.settings
+        return bool(s["ZALO_APP_ID"] and s["ZALO_OA_SECRET_KEY"] and s["ZALO_ACCESS_TOKEN"])
+
+    def _make_senders(self) -> dict:
+        s = self.settings
+        senders = {}
+        if self.messenger_enabled:
+            senders["messenger"] = MessengerSender(s["FACEBOOK_GRAPH_URL"], s["FACEBOOK_PAGE_ACCESS_TOKEN"], timeout=s["HTTP_TIMEOUT_SECONDS"])
+            logger.info("Messenger channel enabled (%s)", s["FACEBOOK_GRAPH_URL"])
+        else:
+            logger.info("Messenger channel disabled: FACEBOOK_APP_SECRET, FACEBOOK_VERIFY_TOKEN and FACEBOOK_PAGE_ACCESS_TOKEN are needed")
+        if self.zalo_enabled:
+            tokens = DatabaseTokenStore(self.db, "zalo", s["ZALO_ACCESS_TOKEN"], s["ZALO_REFRESH_TOKEN"])
+            senders["zalo"] = ZaloSender(s["ZALO_API_URL"], s["ZALO_OAUTH_URL"], s["ZALO_APP_ID"], s["ZALO_APP_SECRET"], tokens,
+                                         timeout=s["HTTP_TIMEOUT_SECONDS"])
+            logger.info("Zalo OA channel enabled (%s)", s["ZALO_API_URL"])
+        else:
+            logger.info("Zalo OA channel disabled: ZALO_APP_ID, ZALO_OA_SECRET_KEY and ZALO_ACCESS_TOKEN are needed")
+        return senders
+
+    def web_messages(self, sender: str, after: int) -> list[dict]:
+        """Officer replies to a web chat user newer than ``after``; marks them delivered."""
+        with self.db.session() as session:
+            rows = session.scalars(
+                select(OutboxMessage)
+                .where(OutboxMessage.channel == "web", OutboxMessage.recipient_id == sender, OutboxMessage.id > after,
+                       OutboxMessage.author == "officer")
+                .order_by(OutboxMessage.id)
+                .limit(50)
+            ).all()
+            now = utcnow()
+            out = []
+            for row in rows:
+                if row.status == "pending":
+                    row.status = "sent"
+                    row.sent_at = now
+                out.append({"id": row.id, "text": row.body.get("text", ""), "buttons": row.body.get("buttons") or []})
+            return out
 
     # -- model ------------------------------------------------------------------------------------
     def reload_model_if_changed(self, force: bool = False) -> None:
@@ -62,9 +126,10 @@ class Runtime:
 
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
-        pass
+        self.workers.start()
 
     def shutdown(self) -> None:
+        self.workers.stop()
         self.db.dispose()
 
     def readiness(self) -> dict:

@@ -1,0 +1,100 @@
+"""What every channel adapter shares: the incoming message shape and the sender contract.
+
+Adapters only translate. Incoming: platform payload -> ``IncomingMessage``. Outgoing:
+``OutboxMessage`` body -> platform request. They never decide what to say.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Protocol
+
+MAX_INCOMING_TEXT = 20_000  # stored as is up to this length; the NLU sees at most MAX_MESSAGE_CHARS
+
+
+@dataclass(frozen=True)
+class IncomingMessage:
+    channel: str  # messenger | zalo | web
+    sender_id: str
+    message_id: str  # platform id; (channel, message_id) is unique
+    kind: str  # text | postback | attachment | follow | unfollow
+    text: str | None = None
+    payload: str | None = None  # quick-reply / postback payload ("/faq/…")
+    display_name: str | None = None
+    sent_at: dt.datetime | None = None
+
+
+@dataclass
+class SendContext:
+    """What a sender needs to know about the conversation to apply the platform's window rules."""
+
+    last_user_message_at: dt.datetime | None
+    replies_since_user_message: int
+    author: str  # bot | officer
+    now: dt.datetime
+
+
+@dataclass
+class SendResult:
+    platform_message_id: str | None = None
+
+
+class DeliveryError(Exception):
+    """Base class. ``reason`` is Vietnamese text for officers (no message content, no secrets)."""
+
+    retryable = False
+
+    def __init__(self, reason: str, detail: str = ""):
+        super().__init__(reason)
+        self.reason = reason
+        self.detail = detail
+
+
+class TransientDeliveryError(DeliveryError):
+    """5xx, 429, timeouts, connection errors: retry with backoff."""
+
+    retryable = True
+
+
+class PermanentDeliveryError(DeliveryError):
+    """The platform rejected the request (bad token, user blocked the page…): do not retry."""
+
+
+class WindowClosedError(DeliveryError):
+    """The platform's messaging window rules forbid this send; the reason says what to do instead."""
+
+
+class ChannelSender(Protocol):
+    channel: str
+
+    def check_window(self, ctx: SendContext) -> None:
+        """Raise ``WindowClosedError`` if a message may not be sent now."""
+
+    def send(self, recipient_id: str, body: dict, ctx: SendContext) -> SendResult:
+        """Deliver one reply; raise a ``DeliveryError`` subclass on failure."""
+
+
+def split_text(text: str, limit: int) -> list[str]:
+    """Split a long text into chunks of at most ``limit`` characters, on paragraph, line or
+    sentence boundaries where possible (never inside a word unless a word is longer than ``limit``)."""
+    text = text.strip()
+    if len(text) <= limit:
+        return [text] if text else []
+    chunks: list[str] = []
+    rest = text
+    while len(rest) > limit:
+        window = rest[:limit]
+        cut = -1
+        for sep in ("\n\n", "\n", ". ", "? ", "! ", "; ", ", ", " "):
+            pos = window.rfind(sep)
+            if pos > limit // 3:
+                cut = pos + (1 if sep.strip() in (".", "?", "!", ";", ",") else 0)
+                break
+        if cut <= 0:
+            cut = limit
+        chunks.append(rest[:cut].strip())
+        rest = rest[cut:].strip()
+    if rest:
+        chunks.append(rest)
+    return chunks

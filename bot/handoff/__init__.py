@@ -1,0 +1,1 @@
+"""The human queue: tickets, their deadlines, notifications and reports."""
