@@ -1,0 +1,1 @@
+"""Channel adapters: translate platform payloads to IncomingMessage and replies to platform requests."""
