@@ -46,6 +46,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", "Python log level"),
     Setting("WORKER_MODE", "thread", "How inbox/outbox rows are processed: thread (in the server), redis (separate workers), none (tests)"),
     Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for WORKER_MODE=redis"),
+    Setting("WEBCHAT_ORIGINS", "*", "Space-separated origins allowed to embed the web chat widget (CORS); * for any"),
     Setting("MAX_MESSAGE_CHARS", 4000, "Longer incoming messages are truncated (the full text is still stored)", int),
     # --- dialogue
     Setting("SLA_HOURS", 24, "Hours an officer has to answer a handed-off question", int),

@@ -242,8 +242,10 @@ class ConversationService:
         outcome.ticket_code = ticket.code
         text = event.text or ""
         asks_status = bool(_STATUS_WORDS.match(text)) or event.payload == "/ticket_status"
-        if not asks_status and text.strip() and self.engine.model is not None and not text.startswith("/"):
-            asks_status = self.engine.parse(text[: self.max_message_chars])["intent"]["name"] == "ticket_status"
+        model = self.engine.model
+        if not asks_status and text.strip() and model is not None and not text.startswith("/"):
+            intent = self.engine.parse(text[: self.max_message_chars])["intent"]
+            asks_status = intent["name"] == "ticket_status" and intent["confidence"] >= model.threshold
         if asks_status:
             turn = self.engine.respond("/ticket_status", sender_id=conv.user_id, slots={
                 "ticket_code": ticket.code, "ticket_status": ticket.status, "ticket_due_at": ticket.due_at.isoformat()})
@@ -265,7 +267,7 @@ class ConversationService:
                 conv,
                 code=updates["ticket_code"],
                 question=question,
-                reason=updates.get("handoff_reason") or turn.decision.reason,
+                reason=turn.decision.reason or updates.get("handoff_reason"),
                 due_at=dt.datetime.fromisoformat(updates["ticket_due_at"]),
                 topic=entry.topic if entry else _topic_guess(self.engine, slots),
                 confidence=turn.decision.confidence,

@@ -49,10 +49,12 @@ def create_app(config: dict | None = None) -> Flask:
     app.extensions["bot"] = runtime
     register_error_handlers(app)
 
-    from . import health, rasa_api, webhooks
+    from . import health, rasa_api, webchat, webhooks
 
     app.register_blueprint(health.bp)
     app.register_blueprint(rasa_api.bp)
     app.register_blueprint(webhooks.bp)
+    app.register_blueprint(webchat.bp)
+    app.after_request(webchat.add_cors)
     runtime.start()
     return app

@@ -18,14 +18,14 @@ def json_body() -> dict:
     return body
 
 
-def text_field(body: dict, name: str) -> str:
+def text_field(body: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
     value = body.get(name, "")
     if value is None:
         value = ""
     if not isinstance(value, str):
         raise APIError(f"Trường '{name}' phải là chuỗi.", 400, "invalid_field")
-    if len(value) > MAX_TEXT_CHARS:
-        raise APIError(f"Trường '{name}' dài quá {MAX_TEXT_CHARS} ký tự.", 413, "too_long")
+    if len(value) > limit:
+        raise APIError(f"Trường '{name}' dài quá {limit} ký tự.", 413, "too_long")
     return value
 
 

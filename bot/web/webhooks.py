@@ -114,7 +114,7 @@ def rest_webhook():
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > 200:
         raise APIError("Trường 'sender' phải là chuỗi không rỗng (tối đa 200 ký tự).", 400, "invalid_field")
-    text = text_field(body, "message")[:MAX_INCOMING_TEXT]
+    text = text_field(body, "message", limit=MAX_INCOMING_TEXT)
     metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
     message_id = str(metadata.get("message_id") or uuid.uuid4().hex)[:200]
     payload = text.strip() if text.strip().startswith("/") else None

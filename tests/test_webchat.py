@@ -1,0 +1,63 @@
+"""The web chat widget: served, embeddable, and a real exchange in headless Chromium."""
+
+import pytest
+from sqlalchemy import select
+
+from .browser import LiveServer, make_driver
+
+
+def test_widget_and_page_are_served(client):
+    page = client.get("/")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert 'lang="vi"' in html and "widget.js" in html and "Hỏi đáp pháp luật lao động" in html
+    js = client.get("/widget.js")
+    assert js.status_code == 200 and js.mimetype == "application/javascript"
+    assert "innerHTML" not in js.get_data(as_text=True)
+
+
+def test_rest_channel_allows_cross_origin_embedding(client):
+    pre = client.options("/webhooks/rest/webhook", headers={"Origin": "https://congdoan.example.vn", "Access-Control-Request-Method": "POST"})
+    assert pre.status_code == 200 and pre.headers["Access-Control-Allow-Origin"] == "*"
+
+
+@pytest.fixture
+def live(app):
+    server = LiveServer(app)
+    yield server
+    server.close()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1280, 390])
+def test_widget_exchanges_messages_in_chromium(live, app, width):
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    driver = make_driver(width=width, height=844)
+    try:
+        driver.get(live.url + "/")
+        wait = WebDriverWait(driver, 20)
+        wait.until(EC.element_to_be_clickable((By.CSS_SELECTOR, ".cdw-btn"))).click()
+        wait.until(lambda d: d.find_elements(By.CSS_SELECTOR, ".cdw-bot"))
+        assert "Chào bạn" in driver.find_elements(By.CSS_SELECTOR, ".cdw-bot")[0].text
+        panel = driver.find_element(By.CSS_SELECTOR, ".cdw-panel")
+        assert panel.size["width"] <= width
+        box = driver.find_element(By.CSS_SELECTOR, ".cdw-form input")
+        box.send_keys("cho em hỏi nghỉ phép năm được mấy ngày")
+        driver.find_element(By.CSS_SELECTOR, ".cdw-form button").click()
+        wait.until(lambda d: len(d.find_elements(By.CSS_SELECTOR, ".cdw-bot")) >= 2)
+        answer = driver.find_elements(By.CSS_SELECTOR, ".cdw-bot")[-1].text
+        assert "12 ngày" in answer and "Căn cứ" in answer
+        quick = [b.text for b in driver.find_elements(By.CSS_SELECTOR, ".cdw-quick button")]
+        assert "Hữu ích 👍" in quick
+        driver.find_element(By.XPATH, "//div[@class='cdw-quick'][last()]/button[text()='Chưa rõ, gặp cán bộ']").click()
+        wait.until(lambda d: "CD-" in d.find_elements(By.CSS_SELECTOR, ".cdw-bot")[-1].text)
+        driver.save_screenshot(str(app.instance_path) + f"/webchat-{width}.png")
+    finally:
+        driver.quit()
+    from bot.storage.models import Ticket
+
+    with app.extensions["bot"].db.session() as s:
+        assert s.scalars(select(Ticket)).one().question == "cho em hỏi nghỉ phép năm được mấy ngày"
