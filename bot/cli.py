@@ -78,6 +78,24 @@ def _abbreviations(settings: Settings) -> dict:
     return load_abbreviations(path) if path.exists() else {}
 
 
+def _intent_regexes(data) -> dict:
+    """`regex:` blocks named after a trained intent, validated (an invalid pattern is an error)."""
+    import re
+
+    out = {}
+    counts = data.intent_counts()
+    for name, patterns in data.regexes.items():
+        if name not in counts:
+            continue
+        for p in patterns:
+            try:
+                re.compile(p)
+            except re.error as exc:
+                raise click.ClickException(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})") from None
+        out[name] = list(patterns)
+    return out
+
+
 def _load_model(settings: Settings, model_dir: str | None):
     if model_dir:
         return load_model(model_dir)
@@ -133,6 +151,7 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, quiet):
         "n_examples": report.n_examples,
         "intents": {k: counts[k] for k in sorted(counts)},
         "params": report.params,
+        "intent_regexes": _intent_regexes(data),
         "thresholds": {"confidence": report.threshold, "margin": report.margin, "clarify_floor": report.clarify_floor,
                        "confidence_scale": report.confidence_scale},
         "metrics": {"cv_accuracy": report.cv_accuracy, "cv_folds": report.cv_folds, "c_scores": report.c_scores, "policy_on_held_out": report.policy_scores},
@@ -289,6 +308,14 @@ def validate(ctx: _Context, min_examples):
             if other is not None and other.intent != ex.intent and key != " ".join(other.text.lower().split()):
                 warnings.append(f"{ex.source}:{ex.line}: sau chuẩn hóa, '{ex.text}' ({ex.intent}) trùng '{other.text}' ({other.intent})")
             norm_seen.setdefault(nkey, ex)
+        import re
+
+        for name, patterns in data.regexes.items():
+            for p in patterns:
+                try:
+                    re.compile(p)
+                except re.error as exc:
+                    errors.append(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})")
         if kb is not None:
             faq_intents = {i for i in counts if i.startswith("faq/")}
             entries = {e.intent for e in kb.entries}
@@ -397,3 +424,68 @@ def settings(ctx: _Context):
         value = ctx.settings[s.name]
         shown = ("***" if value else "") if s.secret else value
         click.echo(f"{s.name:<30} {shown!s:<40} {s.help}")
+
+
+# --- shell and worker --------------------------------------------------------------------------
+
+
+@main.command()
+@click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Thư mục mô hình. Mặc định: mô hình đang dùng.")
+@click.option("--debug/--no-debug", default=True, show_default=True, help="Hiện ý định, độ tin cậy và hành động sau mỗi câu.")
+@pass_ctx
+def shell(ctx: _Context, model_dir, debug):
+    """Trò chuyện thử với bot trong terminal (giữ ngữ cảnh, không lưu gì, không tạo phiếu).
+
+    Gõ số để bấm nút gợi ý; gõ /exit hoặc Ctrl-D để thoát.
+    """
+    from .engine import Engine
+
+    try:
+        engine = Engine.from_settings(ctx.settings, model=_load_model(ctx.settings, model_dir))
+    except (ModelError, KnowledgeBaseError) as exc:
+        raise click.ClickException(str(exc)) from None
+    click.echo("Trò chuyện với bot. Gõ /exit để thoát.\n")
+    slots: dict = {"dry_run": True}
+    buttons: list[dict] = []
+    while True:
+        try:
+            text = click.prompt("Bạn", prompt_suffix=": ", default="", show_default=False)
+        except (EOFError, click.Abort):
+            click.echo()
+            break
+        if text.strip() in ("/exit", "/quit"):
+            break
+        if text.strip().isdigit() and 1 <= int(text) <= len(buttons):
+            text = buttons[int(text) - 1]["payload"]
+        turn = engine.respond(text, sender_id="shell", slots=slots)
+        slots.update({k: v for k, v in turn.slot_updates().items() if k in ("last_faq_id", "clarify_options", "last_question")})
+        buttons = [b for m in turn.messages for b in (m.get("buttons") or [])]
+        click.echo(click.style("Bot: ", fg="red", bold=True) + turn.text)
+        for i, b in enumerate(buttons, start=1):
+            click.echo(f"   [{i}] {b['title']}")
+        if debug:
+            d = turn.decision
+            click.echo(click.style(f"   ({d.intent}, {d.confidence:.2f}, {d.kind}{', ' + d.faq_id if d.faq_id else ''})", dim=True))
+
+
+@main.command()
+@pass_ctx
+def worker(ctx: _Context):
+    """Chạy tiến trình xử lý tin nhắn và gửi trả lời (dùng với WORKER_MODE=redis, có thể chạy nhiều tiến trình)."""
+    import signal
+    import threading
+
+    from .web.runtime import Runtime
+
+    runtime = Runtime(ctx.settings)
+    if runtime.db_error:
+        raise click.ClickException(runtime.db_error)
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    _err(f"Tiến trình xử lý đang chạy (Redis: {ctx.settings['REDIS_URL']}). Nhấn Ctrl-C để dừng.")
+    try:
+        runtime.workers.run_forever(stop)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runtime.shutdown()

@@ -25,13 +25,15 @@ SWEEP_SECONDS = 1.0
 
 
 class Workers:
-    def __init__(self, conversations: ConversationService, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None):
+    def __init__(self, conversations: ConversationService, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
+                 tick=None):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
         self.conversations = conversations
         self.outbox = outbox
         self.mode = mode
         self.redis_url = redis_url
+        self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
         self._redis = None
         self._inbox_wake = threading.Event()
         self._outbox_wake = threading.Event()
@@ -65,6 +67,7 @@ class Workers:
     def run_inbox_once(self) -> int:
         done = 0
         try:
+            self.tick()
             done = self.conversations.process_pending()
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")

@@ -137,3 +137,20 @@ def test_bad_input_never_crashes_and_gets_low_confidence(tiny, text):
     assert 0.0 <= result.confidence <= 1.0
     if not text.strip() or text in ("🙂🙂🙂", "!!!???"):
         assert result.confidence == 0.0 and result.low_confidence
+
+
+def test_intent_regexes_decide_outright(tiny):
+    clf = IntentClassifier().fit(*tiny)
+    model = NLUModel(clf, {"intent_regexes": {"out_of_scope": [r"\bnguoi that\b"]}})
+    result = model.parse("chào bạn, cho mình gặp NGƯỜI THẬT")
+    assert result.intent == "out_of_scope" and result.confidence == 1.0
+    assert model.parse("chào bạn").intent == "chao_hoi"
+
+
+def test_project_request_human_patterns(project_models_dir):
+    from bot.nlu.model import ModelRegistry
+
+    model = ModelRegistry(project_models_dir).load_current()
+    for text in ("admin là người thật hay robot, em cần người thật", "cho xin sđt công đoàn", "gọi lại cho em nhé"):
+        assert model.parse(text).intent == "request_human", text
+    assert model.parse("công ty gặp người lao động để đối thoại").confidence < 1.0

@@ -55,7 +55,7 @@ class IntentClassifier(ClassifierMixin, BaseEstimator):
     def __init__(
         self,
         abbreviations=None,
-        word_variant="both",
+        word_variant="stripped",
         char_variant="stripped",
         word_ngram_range=(1, 2),
         char_ngram_range=(2, 5),

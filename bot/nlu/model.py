@@ -97,6 +97,11 @@ class NLUModel:
         self.threshold = float(thresholds.get("confidence", 0.0))
         self.margin = float(thresholds.get("margin", 0.0))
         self.clarify_floor = float(thresholds.get("clarify_floor", self.threshold))
+        # Rasa-style `regex:` blocks named after an intent: a match on the normalised text without
+        # diacritics decides the intent outright (used for explicit requests for a person).
+        self.intent_patterns = [
+            (name, re.compile(p)) for name, patterns in (metadata.get("intent_regexes") or {}).items() for p in patterns
+        ]
 
     @property
     def version(self) -> str:
@@ -122,6 +127,10 @@ class NLUModel:
                 fallback = "out_of_scope" if "out_of_scope" in classes else None
                 results.append(ParseResult(original if isinstance(original, str) else "", fallback, 0.0, [], True, False))
                 continue
+            forced = self._forced_intent(text)
+            if forced is not None:
+                results.append(ParseResult(original, forced, 1.0, [(forced, 1.0)], False, False))
+                continue
             order = np.argsort(-row)[:RANKING_LENGTH]
             ranking = [(str(classes[i]), round(float(row[i]), 4)) for i in order]
             top1 = float(row[order[0]])
@@ -137,6 +146,18 @@ class NLUModel:
                 )
             )
         return results
+
+
+    def _forced_intent(self, text: str) -> str | None:
+        if not self.intent_patterns:
+            return None
+        from .normalize import strip_accents
+
+        plain = strip_accents(self.classifier.features_._normalizer()(text))
+        for name, pattern in self.intent_patterns:
+            if pattern.search(plain):
+                return name
+        return None
 
 
 # --- saving and loading ---------------------------------------------------------------------------

@@ -50,7 +50,8 @@ class Runtime:
         )
         self.senders = self._make_senders()
         self.outbox = OutboxSender(self.db, self.senders)
-        self.workers = Workers(self.conversations, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"])
+        self.workers = Workers(self.conversations, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
+                               tick=self.reload_model_if_changed)
 
     # -- channels ---------------------------------------------------------------------------------
     @property

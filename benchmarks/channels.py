@@ -1,0 +1,145 @@
+"""Messenger end to end under load: signed webhooks into the real server, replies out to a fake
+Graph API, all on 127.0.0.1. Prints figures; asserts nothing.
+
+Usage:
+    .venv/bin/python benchmarks/channels.py [--rate 100] [--seconds 60] [--database-url URL]
+
+Starts `python server.py` (waitress, WORKER_MODE=thread, SQLite in a temporary folder unless
+--database-url is given) with Messenger pointed at a local fake Graph API, then posts one signed
+webhook per new user at --rate per second for --seconds. Measures the webhook acknowledgement
+latency and the end-to-end latency (webhook sent -> reply received by the fake Send API), and
+counts lost and duplicated replies.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import free_port  # noqa: E402
+from tests.fakes.servers import FakeGraph  # noqa: E402
+
+SECRET = "bench-secret"
+QUESTIONS = ["xin chào", "nghỉ phép năm được mấy ngày", "lương tối thiểu vùng 2026", "cho em gặp cán bộ",
+             "tăng ca chủ nhật tính lương thế nào", "rut bhxh 1 lan duoc khong", "cảm ơn ad"]
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--rate", type=float, default=100.0)
+    parser.add_argument("--seconds", type=float, default=60.0)
+    parser.add_argument("--database-url", default="")
+    args = parser.parse_args()
+
+    graph = FakeGraph()
+    received: dict[str, list[float]] = {}
+    original = graph.respond
+
+    def respond(rec):
+        body = rec.json()
+        if "message" in body:
+            received.setdefault(body["recipient"]["id"], []).append(time.perf_counter())
+        return original(rec)
+
+    graph.respond = respond  # type: ignore[method-assign]
+    tmp = tempfile.mkdtemp(prefix="bench-")
+    port = free_port()
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "thread", "LOG_LEVEL": "WARNING",
+           "INSTANCE_DIR": tmp, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
+           "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
+           "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8"}
+    server = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            time.sleep(0.2)
+        else:
+            raise SystemExit("server did not become ready: " + server.stderr.read1().decode(errors="replace")[-2000:])
+
+        total = int(args.rate * args.seconds)
+        sent_at: dict[str, float] = {}
+        acks: list[float] = []
+        errors = 0
+        lock = threading.Lock()
+        client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
+
+        def fire(i: int) -> None:
+            nonlocal errors
+            psid = f"bench-{i}"
+            body = {"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [{
+                "sender": {"id": psid}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000),
+                "message": {"mid": f"mid-{i}", "text": QUESTIONS[i % len(QUESTIONS)]}}]}]}
+            raw = json.dumps(body).encode()
+            sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+            t0 = time.perf_counter()
+            with lock:
+                sent_at[psid] = t0
+            try:
+                r = client.post(base + "/webhooks/facebook/webhook", content=raw,
+                                headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
+                ok = r.status_code == 200
+            except httpx.HTTPError:
+                ok = False
+            with lock:
+                if ok:
+                    acks.append((time.perf_counter() - t0) * 1000)
+                else:
+                    errors += 1
+
+        print(f"sending {total} signed webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s …", flush=True)
+        start = time.perf_counter()
+        with ThreadPoolExecutor(max_workers=32) as pool:
+            for i in range(total):
+                target = start + i / args.rate
+                delay = target - time.perf_counter()
+                if delay > 0:
+                    time.sleep(delay)
+                pool.submit(fire, i)
+        send_seconds = time.perf_counter() - start
+        wait_until = time.monotonic() + 60
+        while time.monotonic() < wait_until and len(received) < total - errors:
+            time.sleep(0.2)
+        e2e = [(received[p][0] - sent_at[p]) * 1000 for p in received if p in sent_at]
+        lost = total - errors - len(received)
+        duplicated = sum(len(v) - 1 for v in received.values())
+        print(f"offered rate: {total / send_seconds:.1f} messages/s over {send_seconds:.1f} s")
+        print(f"webhook acknowledgement: p50 {statistics.median(acks):.1f} ms, p95 {pct(acks, 0.95):.1f} ms, "
+              f"p99 {pct(acks, 0.99):.1f} ms, max {max(acks):.1f} ms ({len(acks)} acknowledged, {errors} failed)")
+        print(f"end to end (webhook sent -> reply at fake Send API): p50 {statistics.median(e2e):.0f} ms, "
+              f"p95 {pct(e2e, 0.95):.0f} ms, p99 {pct(e2e, 0.99):.0f} ms, max {max(e2e):.0f} ms")
+        print(f"lost: {lost}, duplicated: {duplicated}")
+    finally:
+        server.terminate()
+        server.wait(10)
+        graph.close()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,47 @@
+"""`python -m bot shell` and the Redis-backed `worker`."""
+
+import threading
+
+from sqlalchemy import select
+
+from bot.cli import main
+from bot.config import Settings
+from bot.storage.models import OutboxMessage
+
+from .conftest import fb_body, fb_post, fb_text
+
+
+def test_shell_keeps_context_and_numbers_buttons(runner, project_models_dir):
+    result = runner.invoke(main, ["shell"], input="lương tối thiểu vùng 2026\n1\n/exit\n", env={"MODELS_DIR": str(project_models_dir)})
+    assert result.exit_code == 0, result.output
+    assert "5.310.000" in result.output
+    assert "[1] Hữu ích 👍" in result.output
+    assert "Cảm ơn bạn đã phản hồi" in result.output
+
+
+def test_redis_worker_processes_what_the_server_accepted(channel_config, fake_graph):
+    import redis
+
+    from server import create_app
+    from bot.web.runtime import Runtime
+    from bot.workers import INBOX_KEY, OUTBOX_KEY
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client.delete(INBOX_KEY, OUTBOX_KEY)
+    config = {**channel_config, "WORKER_MODE": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    app = create_app(config)  # the web process: stores and pushes a wake-up, processes nothing
+    worker = Runtime(Settings.load(config))
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.workers.run_forever, args=(stop,), daemon=True)
+    try:
+        assert fb_post(app.test_client(), fb_body(fb_text("redis-user", "redis-1", "xin chào"))).status_code == 200
+        thread.start()
+        got = fake_graph.wait_for(1, "/me/messages", timeout=15)
+        assert [r.json()["recipient"]["id"] for r in got] == ["redis-user"]
+        with worker.db.session() as s:
+            assert s.scalars(select(OutboxMessage)).one().status == "sent"
+    finally:
+        stop.set()
+        thread.join(5)
+        worker.shutdown()
+        app.extensions["bot"].shutdown()
