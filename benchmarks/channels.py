@@ -50,6 +50,8 @@ def main() -> None:
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=60.0)
     parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=0,
+                        help="run N `python -m bot worker` processes with WORKER_MODE=redis (0: worker threads in the server)")
     args = parser.parse_args()
 
     graph = FakeGraph()
@@ -65,11 +67,13 @@ def main() -> None:
     graph.respond = respond  # type: ignore[method-assign]
     tmp = tempfile.mkdtemp(prefix="bench-")
     port = free_port()
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "thread", "LOG_LEVEL": "WARNING",
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "redis" if args.workers else "thread",
+           "LOG_LEVEL": "WARNING",
            "INSTANCE_DIR": tmp, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
            "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
            "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8"}
     server = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    workers = []
     base = f"http://127.0.0.1:{port}"
     try:
         deadline = time.monotonic() + 60
@@ -82,6 +86,9 @@ def main() -> None:
             time.sleep(0.2)
         else:
             raise SystemExit("server did not become ready: " + server.stderr.read1().decode(errors="replace")[-2000:])
+        workers = [subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                    stderr=subprocess.DEVNULL) for _ in range(args.workers)]
+        time.sleep(3 if workers else 0)  # let the workers load the model
 
         total = int(args.rate * args.seconds)
         sent_at: dict[str, float] = {}
@@ -135,7 +142,11 @@ def main() -> None:
         print(f"end to end (webhook sent -> reply at fake Send API): p50 {statistics.median(e2e):.0f} ms, "
               f"p95 {pct(e2e, 0.95):.0f} ms, p99 {pct(e2e, 0.99):.0f} ms, max {max(e2e):.0f} ms")
         print(f"lost: {lost}, duplicated: {duplicated}")
+        print(f"mode: {'WORKER_MODE=redis with ' + str(args.workers) + ' worker process(es)' if args.workers else 'worker threads in the server'}, "
+              f"database {env['DATABASE_URL'].split('://')[0]}")
     finally:
+        for w in workers:
+            w.terminate()
         server.terminate()
         server.wait(10)
         graph.close()

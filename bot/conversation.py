@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import zlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
@@ -19,6 +20,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
+from . import policy
 from .channels.base import MAX_INCOMING_TEXT, IncomingMessage
 from .engine import Engine, Turn
 from .handoff import tickets as ticket_ops
@@ -61,8 +63,9 @@ class Inbox:
         if not messages:
             return []
         now = utcnow()
-        ids = []
-        with self.db.session() as session:
+
+        def store(session: Session) -> list[int]:
+            ids = []
             for m in messages:
                 row_id = self._insert(session, {
                     "channel": m.channel,
@@ -79,21 +82,25 @@ class Inbox:
                 })
                 if row_id is not None:
                     ids.append(row_id)
-        return ids
+            return ids
+
+        with self.db.session() as session:
+            return store(session)
 
     def event_id(self, channel: str, message_id: str) -> int | None:
-        with self.db.session() as session:
+        with self.db.read() as session:
             return session.scalar(select(InboxEvent.id).where(InboxEvent.channel == channel, InboxEvent.platform_message_id == message_id))
 
-    def pending_ids(self, limit: int = 100, now: dt.datetime | None = None) -> list[int]:
+    def pending(self, limit: int = 100, now: dt.datetime | None = None) -> list[tuple[int, str]]:
+        """(id, sender) of events due for processing, oldest first (a read: no write lock)."""
         now = now or utcnow()
-        with self.db.session() as session:
-            return list(session.scalars(
-                select(InboxEvent.id)
+        with self.db.read() as session:
+            return [tuple(row) for row in session.execute(
+                select(InboxEvent.id, InboxEvent.sender_id)
                 .where(InboxEvent.status == "pending", or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until <= now))
                 .order_by(InboxEvent.id)
                 .limit(limit)
-            ))
+            )]
 
 
 class ConversationService:
@@ -108,15 +115,31 @@ class ConversationService:
         self.inbox = Inbox(db)
 
     # -- public -----------------------------------------------------------------------------------
-    def process_pending(self, limit: int = 100) -> int:
+    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> int:
+        """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
+        worker threads then never handle the same person's messages out of order)."""
         done = 0
-        for event_id in self.inbox.pending_ids(limit, self.clock()):
+        for event_id, sender in self.inbox.pending(limit, self.clock()):
+            if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
+                continue
             if self.process(event_id) is not None:
                 done += 1
         return done
 
+    def _warm_nlu(self, event_id: int) -> None:
+        """Run the NLU before the write transaction (the engine caches the result), so the
+        database write lock is held only for the short bookkeeping."""
+        try:
+            with self.db.read() as session:
+                text = session.scalar(select(InboxEvent.text).where(InboxEvent.id == event_id, InboxEvent.status == "pending"))
+            if text and text.strip() and not text.startswith("/") and self.engine.model is not None:
+                self.engine.parse(text[: self.max_message_chars])
+        except Exception:  # noqa: BLE001 - only an optimisation; the real processing reports errors
+            logger.debug("NLU warm-up failed for event %s", event_id, exc_info=True)
+
     def process(self, event_id: int) -> Outcome | None:
         """Process one inbox event. Returns None if it was already done or is being processed."""
+        self._warm_nlu(event_id)
         try:
             with self.db.session() as session:
                 event = self._claim(session, event_id)
@@ -135,7 +158,7 @@ class ConversationService:
 
     def outcome_for(self, event_id: int) -> Outcome:
         """Replies already produced for an event (a redelivered REST message gets the same answer)."""
-        with self.db.session() as session:
+        with self.db.read() as session:
             rows = session.scalars(
                 select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"in:{event_id}:%")).order_by(OutboxMessage.id)
             ).all()
@@ -209,11 +232,18 @@ class ConversationService:
 
         message = self._choose_input(event, slots)
         nlu_text = message[: self.max_message_chars]
-        slots.update({"ticket_code_candidate": ticket_ops.unused_code(session)})
-        latest = ticket_ops.latest_ticket_for(session, conv.id)
-        if latest is not None:
-            slots.update({"ticket_code": latest.code, "ticket_status": latest.status, "ticket_due_at": latest.due_at.isoformat()})
-        turn = self.engine.respond(nlu_text, sender_id=conv.user_id, slots=slots)
+
+        def prepare(decision, action_slots: dict) -> None:
+            # Database look-ups only for the actions that need them.
+            if decision.handoff:
+                action_slots["ticket_code_candidate"] = ticket_ops.unused_code(session)
+            elif decision.action == policy.ACTION_STATUS:
+                latest = ticket_ops.latest_ticket_for(session, conv.id)
+                if latest is not None:
+                    action_slots.update({"ticket_code": latest.code, "ticket_status": latest.status,
+                                         "ticket_due_at": latest.due_at.isoformat()})
+
+        turn = self.engine.respond(nlu_text, sender_id=conv.user_id, slots=slots, prepare=prepare)
         incoming.intent = turn.decision.intent
         incoming.confidence = turn.decision.confidence
         incoming.action = turn.decision.kind

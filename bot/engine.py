@@ -7,9 +7,11 @@ Conversation state and tickets live in ``bot.conversation`` (database); this mod
 
 from __future__ import annotations
 
+import copy
 import logging
 import re
 import threading
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +31,7 @@ logger = logging.getLogger(__name__)
 
 # "/faq/nghi_phep_nam", "/request_human": a button payload naming an intent directly (Rasa style).
 _PAYLOAD_RE = re.compile(r"^/([a-z_]+(?:/[a-z0-9_]+)?)$")
+PARSE_CACHE_SIZE = 4096
 PAYLOAD_INTENTS = {"request_human", "feedback_good", "feedback_unclear", "greet", "ticket_status"}
 
 
@@ -68,6 +71,9 @@ class Engine:
         self.settings = settings
         self._model = model
         self._model_lock = threading.Lock()
+        # Parse results per text for the current model: lets the conversation service run the NLU
+        # before it opens its write transaction, and serves repeated messages ("xin chào") cheaply.
+        self._parse_cache: OrderedDict[str, dict] = OrderedDict()
         self._actions = {cls().name(): cls() for cls in _action_classes()}
         action_resources.configure(action_resources.Resources(kb, responses, settings))
 
@@ -93,6 +99,7 @@ class Engine:
     def set_model(self, model: NLUModel) -> None:
         with self._model_lock:
             self._model = model
+            self._parse_cache.clear()
 
     # -- understanding ---------------------------------------------------------------------------
     def parse(self, text: str) -> dict:
@@ -104,11 +111,23 @@ class Engine:
             if name in PAYLOAD_INTENTS or self.kb.for_intent(name) is not None:
                 return {"text": text, "intent": {"name": name, "confidence": 1.0},
                         "intent_ranking": [{"name": name, "confidence": 1.0}], "entities": []}
-        if self._model is None:
+        model = self._model
+        if model is None:
             from .nlu.model import ModelNotFoundError, TRAIN_HINT
 
             raise ModelNotFoundError(f"Chưa nạp mô hình NLU. Hãy huấn luyện mô hình bằng lệnh: {TRAIN_HINT}")
-        return self._model.parse(text).to_rasa()
+        with self._model_lock:
+            cached = self._parse_cache.get(text)
+            if cached is not None:
+                self._parse_cache.move_to_end(text)
+                return copy.deepcopy(cached)
+        result = model.parse(text).to_rasa()
+        with self._model_lock:
+            if model is self._model:
+                self._parse_cache[text] = copy.deepcopy(result)
+                if len(self._parse_cache) > PARSE_CACHE_SIZE:
+                    self._parse_cache.popitem(last=False)
+        return result
 
     def decide(self, parse: dict) -> policy.Decision:
         m = self._model
@@ -133,9 +152,14 @@ class Engine:
         events = self._actions[name].run(dispatcher, tracker, {}) or []
         return dispatcher.messages, events
 
-    def respond(self, text: str, sender_id: str = "cli", slots: dict | None = None) -> Turn:
+    def respond(self, text: str, sender_id: str = "cli", slots: dict | None = None, prepare=None) -> Turn:
+        """Understand, decide and act. ``prepare(decision, slots)`` may add slots the chosen action
+        needs (the conversation service looks tickets up only when the action uses them)."""
         parse = self.parse(text)
         decision = self.decide(parse)
+        slots = dict(slots or {})
+        if prepare is not None:
+            prepare(decision, slots)
         messages, events = self.run_action(decision.action, parse, sender_id, slots)
         return Turn(parse, decision, messages, events)
 

@@ -13,7 +13,7 @@ import datetime as dt
 import logging
 from typing import Callable
 
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from .channels.base import ChannelSender, DeliveryError, SendContext, TransientDeliveryError, WindowClosedError
 from .storage import Database
@@ -36,8 +36,12 @@ class OutboxSender:
         self.senders = senders
         self.clock = clock
 
-    def _claim(self, limit: int) -> list[int]:
+    def _claim(self, limit: int) -> list[tuple[int, str, str, dict, SendContext]]:
+        """Lease due rows in one short transaction; returns what is needed to send them.
+
+        A row is left alone when an older reply to the same person is still waiting (order)."""
         now = self.clock()
+        claimed = []
         with self.db.session() as session:
             stmt = (
                 select(OutboxMessage)
@@ -52,19 +56,41 @@ class OutboxSender:
             if self.db.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = session.scalars(stmt).all()
+            checked: dict[tuple[str, str], bool] = {}
             for row in rows:
+                key = (row.channel, row.recipient_id)
+                if key not in checked:
+                    checked[key] = not self._earlier_unsent(session, row)
+                if not checked[key]:
+                    continue
                 row.status = "sending"
                 row.next_attempt_at = now + LEASE
-            return [r.id for r in rows]
+                claimed.append((row.id, row.channel, row.recipient_id, dict(row.body), self._context(session, row, now)))
+        return claimed
 
     def send_due(self, limit: int = 50) -> int:
         """Send what is due; returns how many rows were settled (sent, refused or failed)."""
-        ids = self._claim(limit)
-        blocked: set[tuple[str, str]] = set()
-        settled = 0
-        for row_id in ids:
-            settled += self._send_one(row_id, blocked)
-        return settled
+        claimed = self._claim(limit)
+        if not claimed:
+            return 0
+        results: list[tuple[int, object]] = []
+        failed_recipients: set[tuple[str, str]] = set()
+        for row_id, channel, recipient, body, ctx in claimed:
+            key = (channel, recipient)
+            if key in failed_recipients:
+                results.append((row_id, None))  # keep the order: wait for the failed one
+                continue
+            try:
+                outcome = self.senders[channel].send(recipient, body, ctx)
+            except DeliveryError as exc:
+                outcome = exc
+            except Exception as exc:  # noqa: BLE001 - a bug in a sender must not kill the worker
+                logger.exception("sender %s crashed", channel)
+                outcome = TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__)
+            if isinstance(outcome, DeliveryError) and outcome.retryable:
+                failed_recipients.add(key)
+            results.append((row_id, outcome))
+        return self._settle(results)
 
     def _context(self, session, row: OutboxMessage, now: dt.datetime) -> SendContext:
         conv = session.get(Conversation, row.conversation_id) if row.conversation_id else None
@@ -74,41 +100,6 @@ class OutboxSender:
             author=row.author,
             now=now,
         )
-
-    def _send_one(self, row_id: int, blocked: set) -> int:
-        now = self.clock()
-        with self.db.session() as session:
-            row = session.get(OutboxMessage, row_id)
-            if row is None or row.status != "sending":
-                return 0
-            key = (row.channel, row.recipient_id)
-            if key in blocked or self._earlier_unsent(session, row):
-                row.status = "pending"
-                row.next_attempt_at = now + dt.timedelta(seconds=1)
-                blocked.add(key)
-                return 0
-            ctx = self._context(session, row, now)
-            channel, recipient, body = row.channel, row.recipient_id, dict(row.body)
-        sender = self.senders[channel]
-        try:
-            result = sender.send(recipient, body, ctx)
-        except DeliveryError as exc:
-            return self._settle_error(row_id, exc, blocked, key)
-        except Exception as exc:  # noqa: BLE001 - a bug in a sender must not kill the worker
-            logger.exception("sender %s crashed", channel)
-            return self._settle_error(row_id, TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__), blocked, key)
-        with self.db.session() as session:
-            row = session.get(OutboxMessage, row_id)
-            row.status = "sent"
-            row.sent_at = self.clock()
-            row.attempts += 1
-            row.platform_message_id = result.platform_message_id
-            row.last_error = None
-            if row.conversation_id:
-                conv = session.get(Conversation, row.conversation_id)
-                if conv is not None:
-                    conv.replies_since_user_message += 1
-        return 1
 
     def _earlier_unsent(self, session, row: OutboxMessage) -> bool:
         """An older reply to the same person that is still waiting (order must be kept)."""
@@ -121,22 +112,39 @@ class OutboxSender:
             ).limit(1)
         ) is not None
 
-    def _settle_error(self, row_id: int, exc: DeliveryError, blocked: set, key) -> int:
+    def _settle(self, results) -> int:
+        """Record every send result of a batch in one transaction (plain UPDATEs, no reads)."""
         now = self.clock()
+        settled = 0
         with self.db.session() as session:
-            row = session.get(OutboxMessage, row_id)
-            row.attempts += 1
-            row.last_error = exc.reason + (f" ({exc.detail})" if exc.detail else "")
-            if isinstance(exc, WindowClosedError):
-                row.status = "refused"
-                logger.warning("outbox %s refused: %s", row_id, exc.detail or exc.reason)
-                return 1
-            if exc.retryable and row.attempts < MAX_ATTEMPTS:
-                row.status = "pending"
-                row.next_attempt_at = now + backoff(row.attempts)
-                blocked.add(key)
-                logger.warning("outbox %s will retry (attempt %s): %s", row_id, row.attempts, exc.detail or exc.reason)
-                return 0
-            row.status = "failed"
-            logger.error("outbox %s failed: %s", row_id, exc.detail or exc.reason)
-            return 1
+            for row_id, outcome in results:
+                row = OutboxMessage.__table__.c
+                stmt = update(OutboxMessage).where(row.id == row_id)
+                if outcome is None:  # held back behind a failed reply to the same person
+                    session.execute(stmt.values(status="pending", next_attempt_at=now + dt.timedelta(seconds=1)))
+                    continue
+                if not isinstance(outcome, DeliveryError):
+                    session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1,
+                                                platform_message_id=outcome.platform_message_id, last_error=None))
+                    conv_id = session.scalar(select(row.conversation_id).where(row.id == row_id))
+                    if conv_id is not None:
+                        c = Conversation.__table__.c
+                        session.execute(update(Conversation).where(c.id == conv_id)
+                                        .values(replies_since_user_message=c.replies_since_user_message + 1))
+                    settled += 1
+                    continue
+                error = outcome.reason + (f" ({outcome.detail})" if outcome.detail else "")
+                attempts = session.scalar(select(row.attempts).where(row.id == row_id)) + 1
+                if isinstance(outcome, WindowClosedError):
+                    values = {"status": "refused"}
+                    logger.warning("outbox %s refused: %s", row_id, outcome.detail or outcome.reason)
+                    settled += 1
+                elif outcome.retryable and attempts < MAX_ATTEMPTS:
+                    values = {"status": "pending", "next_attempt_at": now + backoff(attempts)}
+                    logger.warning("outbox %s will retry (attempt %s): %s", row_id, attempts, outcome.detail or outcome.reason)
+                else:
+                    values = {"status": "failed"}
+                    logger.error("outbox %s failed: %s", row_id, outcome.detail or outcome.reason)
+                    settled += 1
+                session.execute(stmt.values(attempts=attempts, last_error=error, **values))
+        return settled

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 INBOX_KEY = "congdoan:wake:inbox"
 OUTBOX_KEY = "congdoan:wake:outbox"
 SWEEP_SECONDS = 1.0
+INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay in order
 
 
 class Workers:
@@ -35,7 +36,7 @@ class Workers:
         self.redis_url = redis_url
         self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
         self._redis = None
-        self._inbox_wake = threading.Event()
+        self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
         self._outbox_wake = threading.Event()
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
@@ -49,26 +50,27 @@ class Workers:
         return self._redis
 
     def notify_inbox(self) -> None:
-        self._notify(self._inbox_wake, INBOX_KEY)
+        self._notify(self._inbox_wakes, INBOX_KEY)
 
     def notify_outbox(self) -> None:
-        self._notify(self._outbox_wake, OUTBOX_KEY)
+        self._notify([self._outbox_wake], OUTBOX_KEY)
 
-    def _notify(self, event: threading.Event, key: str) -> None:
+    def _notify(self, events: list[threading.Event], key: str) -> None:
         if self.mode == "redis":
             try:
                 self._redis_client().lpush(key, "1")
             except Exception as exc:  # noqa: BLE001 - the sweep picks the row up later
                 logger.warning("could not wake workers through Redis (%s); rows wait for the next sweep", type(exc).__name__)
         else:
-            event.set()
+            for event in events:
+                event.set()
 
     # -- one round --------------------------------------------------------------------------------
-    def run_inbox_once(self) -> int:
+    def run_inbox_once(self, shard: tuple[int, int] = (0, 1)) -> int:
         done = 0
         try:
             self.tick()
-            done = self.conversations.process_pending()
+            done = self.conversations.process_pending(shard=shard)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
         if done:
@@ -95,8 +97,10 @@ class Workers:
         if self.mode != "thread" or self._threads:
             return
         self._stop.clear()
-        for name, wake, work in (("inbox-worker", self._inbox_wake, self.run_inbox_once),
-                                 ("outbox-worker", self._outbox_wake, self.run_outbox_once)):
+        loops = [(f"inbox-worker-{k}", self._inbox_wakes[k], lambda k=k: self.run_inbox_once((k, INBOX_THREADS)))
+                 for k in range(INBOX_THREADS)]
+        loops.append(("outbox-worker", self._outbox_wake, self.run_outbox_once))
+        for name, wake, work in loops:
             thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
@@ -113,8 +117,8 @@ class Workers:
 
     def stop(self, timeout: float = 5.0) -> None:
         self._stop.set()
-        self._inbox_wake.set()
-        self._outbox_wake.set()
+        for event in (*self._inbox_wakes, self._outbox_wake):
+            event.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()

@@ -8,6 +8,8 @@ used as is; workers claim rows with ``FOR UPDATE SKIP LOCKED`` there.
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 logger = logging.getLogger(__name__)
 
+WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for SQLite's write lock
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 
 
@@ -47,23 +50,46 @@ class Database:
             kwargs.update(pool_size=10, max_overflow=20, pool_timeout=10)
         self.engine = create_engine(url, **kwargs)
         if self.is_sqlite:
-            self._tune_sqlite()
+            # Writers take the lock up front (BEGIN IMMEDIATE) so concurrent writers queue instead
+            # of failing; readers use a second engine with plain BEGIN and never block writers (WAL).
+            self.read_engine = create_engine(url, **kwargs)
+            self._tune_sqlite(self.engine, immediate=True, busy_ms=0)
+            self._tune_sqlite(self.read_engine, immediate=False)
+        else:
+            self.read_engine = self.engine
+        self._write_lock = threading.RLock()
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
-    def _tune_sqlite(self) -> None:
-        @event.listens_for(self.engine, "connect")
+
+    @staticmethod
+    def _tune_sqlite(engine, immediate: bool, busy_ms: int = 30000) -> None:
+        @event.listens_for(engine, "connect")
         def _on_connect(dbapi_connection, _record):
             dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
             cursor.execute("PRAGMA synchronous=NORMAL")
             cursor.execute("PRAGMA foreign_keys=ON")
-            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.execute(f"PRAGMA busy_timeout={int(busy_ms)}")
             cursor.close()
 
-        @event.listens_for(self.engine, "begin")
+        @event.listens_for(engine, "begin")
         def _on_begin(connection):
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
+            if not immediate:
+                connection.exec_driver_sql("BEGIN")
+                return
+            # The write lock is taken here, once per transaction. SQLite's own busy handler sleeps
+            # up to 100 ms between tries; retrying every half millisecond keeps waits short.
+            deadline = time.monotonic() + WRITE_LOCK_TIMEOUT
+            while True:
+                try:
+                    connection.exec_driver_sql("BEGIN IMMEDIATE")
+                    return
+                except OperationalError as exc:
+                    if "locked" not in str(exc.orig).lower() or time.monotonic() > deadline:
+                        raise
+                    time.sleep(0.0005)
 
     @property
     def dialect(self) -> str:
@@ -71,7 +97,20 @@ class Database:
 
     @contextmanager
     def session(self) -> Iterator[Session]:
-        """A session in a transaction: committed on success, rolled back on error."""
+        """A write session in a transaction: committed on success, rolled back on error.
+
+        On SQLite, writers of this process queue on a lock first (cheap, no spinning); the
+        BEGIN IMMEDIATE retry loop then only arbitrates between processes."""
+        if self.is_sqlite:
+            with self._write_lock:
+                with self._write_session() as session:
+                    yield session
+        else:
+            with self._write_session() as session:
+                yield session
+
+    @contextmanager
+    def _write_session(self) -> Iterator[Session]:
         session = self.sessions()
         try:
             with session.begin():
@@ -81,6 +120,18 @@ class Database:
                 raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
             raise
         finally:
+            session.close()
+
+    @contextmanager
+    def read(self) -> Iterator[Session]:
+        """A read-only session (never takes SQLite's write lock)."""
+        session = self.read_sessions()
+        try:
+            yield session
+        except (OperationalError, DBAPIError) as exc:
+            raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+        finally:
+            session.rollback()
             session.close()
 
     def ping(self) -> None:
@@ -116,3 +167,5 @@ class Database:
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self.read_engine is not self.engine:
+            self.read_engine.dispose()
