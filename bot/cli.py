@@ -489,3 +489,177 @@ def worker(ctx: _Context):
         pass
     finally:
         runtime.shutdown()
+
+
+# --- officers ----------------------------------------------------------------------------------
+
+
+def _db(settings: Settings):
+    from .storage import Database, DatabaseUnavailable
+
+    db = Database(settings["DATABASE_URL"])
+    try:
+        db.upgrade()
+    except DatabaseUnavailable as exc:
+        raise click.ClickException(str(exc)) from None
+    return db
+
+
+@main.group()
+def officers():
+    """Quản lý tài khoản cán bộ công đoàn (bảng điều khiển và API)."""
+
+
+@officers.command("add")
+@click.argument("email")
+@click.option("--name", required=True, help="Họ tên cán bộ.")
+@click.option("--role", type=click.Choice(["officer", "admin"]), default="officer", show_default=True, help="Vai trò.")
+@click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin (dòng đầu tiên) thay vì hỏi.")
+@pass_ctx
+def officers_add(ctx: _Context, email, name, role, password_stdin):
+    """Thêm cán bộ. Mật khẩu được hỏi (không hiện trên màn hình) hoặc đọc từ stdin."""
+    from .handoff import officers as officer_ops
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\n")
+    else:
+        password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
+    db = _db(ctx.settings)
+    try:
+        with db.session() as s:
+            officer = officer_ops.create(s, email, name, role, password)
+            label = f"{officer.name} <{officer.email}> ({officer.role})"
+    except officer_ops.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.dispose()
+    click.echo(f"Đã thêm cán bộ {label}.")
+
+
+@officers.command("list")
+@pass_ctx
+def officers_list(ctx: _Context):
+    """Liệt kê cán bộ."""
+    from sqlalchemy import select
+
+    from .storage.models import Officer
+
+    db = _db(ctx.settings)
+    with db.read() as s:
+        rows = s.scalars(select(Officer).order_by(Officer.email)).all()
+    db.dispose()
+    if not rows:
+        _err("Chưa có cán bộ nào. Thêm bằng: python -m bot officers add EMAIL --name \"Họ tên\" --role admin")
+    for o in rows:
+        click.echo(f"{o.email:<35} {o.name:<30} {o.role:<8} {'đang hoạt động' if o.active else 'đã khóa'}")
+
+
+@officers.command("disable")
+@click.argument("email")
+@pass_ctx
+def officers_disable(ctx: _Context, email):
+    """Khóa tài khoản cán bộ (đăng nhập và mã API ngừng hoạt động)."""
+    from .handoff import officers as officer_ops
+
+    db = _db(ctx.settings)
+    try:
+        with db.session() as s:
+            officer_ops.set_active(s, email, False)
+    except officer_ops.OfficerError as exc:
+        raise click.ClickException(str(exc)) from None
+    finally:
+        db.dispose()
+    click.echo(f"Đã khóa tài khoản {email}.")
+
+
+@officers.command("token")
+@click.argument("email")
+@pass_ctx
+def officers_token(ctx: _Context, email):
+    """In mã truy cập API mới cho cán bộ (mã cũ hết hiệu lực). Chỉ hiện một lần."""
+    from .handoff import officers as officer_ops
+
+    db = _db(ctx.settings)
+    try:
+        with db.session() as s:
+            officer = officer_ops.by_email(s, email)
+            if officer is None or not officer.active:
+                raise click.ClickException(f"Không có cán bộ đang hoạt động với e-mail {email}.")
+            token = officer_ops.new_token(s, officer)
+    finally:
+        db.dispose()
+    click.echo(token)
+
+
+# --- reports and FAQ suggestions ---------------------------------------------------------------
+
+
+@main.command()
+@click.option("--from", "date_from", help="Ngày bắt đầu YYYY-MM-DD (mặc định: 30 ngày trước).")
+@click.option("--to", "date_to", help="Ngày kết thúc YYYY-MM-DD (mặc định: hôm nay).")
+@click.option("--grain", type=click.Choice(["day", "week", "month"]), default="day", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["csv", "json"]), default="json", show_default=True)
+@pass_ctx
+def report(ctx: _Context, date_from, date_to, grain, fmt):
+    """Báo cáo phiếu hỏi: số lượng, tỷ lệ trả lời trong 24 giờ, thời gian phản hồi, bot và cán bộ."""
+    from .handoff import reports as report_ops
+
+    today = dt.datetime.now(report_ops.VN_TZ).date()
+    try:
+        start = dt.date.fromisoformat(date_from) if date_from else today - dt.timedelta(days=29)
+        end = dt.date.fromisoformat(date_to) if date_to else today
+    except ValueError:
+        raise click.BadParameter("ngày phải có dạng YYYY-MM-DD") from None
+    to_dt = lambda d: dt.datetime.combine(d, dt.time(), tzinfo=report_ops.VN_TZ)  # noqa: E731
+    db = _db(ctx.settings)
+    with db.read() as s:
+        data = report_ops.sla_report(s, to_dt(start), to_dt(end + dt.timedelta(days=1)), grain)
+    db.dispose()
+    click.echo(report_ops.to_csv(data) if fmt == "csv" else json.dumps(data, ensure_ascii=False, indent=2))
+
+
+@main.group()
+def faq():
+    """Công cụ cho kho câu hỏi thường gặp."""
+
+
+@faq.command("export-suggestions")
+@pass_ctx
+def faq_export(ctx: _Context):
+    """Xuất các đề xuất đã duyệt ra faq/de_xuat.yml và nlu_data/faq_de_xuat.yml để hoàn thiện và huấn luyện."""
+    import re
+
+    import yaml
+    from sqlalchemy import select
+
+    from .nlu.normalize import strip_accents
+    from .storage.models import FaqSuggestion
+
+    db = _db(ctx.settings)
+    faq_path = Path(ctx.settings["FAQ_DIR"]) / "de_xuat.yml"
+    nlu_path = Path(ctx.settings["NLU_DATA_DIR"]) / "faq_de_xuat.yml"
+    faq_doc = yaml.safe_load(faq_path.read_text(encoding="utf-8")) if faq_path.exists() else {"group": "de_xuat", "title": "Đề xuất từ cán bộ", "entries": []}
+    nlu_doc = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) if nlu_path.exists() else {"version": "3.1", "nlu": []}
+    today = dt.date.today().isoformat()
+    exported = 0
+    with db.session() as s:
+        for sug in s.scalars(select(FaqSuggestion).where(FaqSuggestion.status == "approved").order_by(FaqSuggestion.id)):
+            slug = re.sub(r"[^a-z0-9]+", "_", strip_accents(sug.question.lower())).strip("_")[:40] or "cau_hoi"
+            entry_id = f"de_xuat_{sug.id}_{slug}"
+            faq_doc["entries"].append({
+                "id": entry_id, "topic": sug.topic or "de_xuat", "title": sug.question, "button": sug.question[:19],
+                "answer": sug.answer, "legal_basis": [], "as_of": today, "related": [], "escalate": "offer",
+                "tags": ["đề xuất từ cán bộ", "cần bổ sung căn cứ"],
+            })
+            nlu_doc["nlu"].append({"intent": f"faq/{entry_id}", "examples": f"- {sug.question}\n"})
+            sug.status = "exported"
+            exported += 1
+    db.dispose()
+    if not exported:
+        _err("Không có đề xuất nào đã duyệt để xuất.")
+        return
+    header = "# Exported FAQ suggestions: complete legal_basis and the answer's \"Căn cứ:\" line, add >= 30 examples, then validate and train.\n"
+    faq_path.write_text(header + yaml.safe_dump(faq_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    nlu_path.write_text(header + yaml.safe_dump(nlu_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
+    click.echo(f"Đã xuất {exported} đề xuất vào {faq_path} và {nlu_path}.")
+    _err("Cần bổ sung căn cứ pháp lý và ít nhất 30 câu ví dụ cho mỗi mục, rồi chạy: python -m bot validate && python -m bot train")

@@ -73,6 +73,19 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZALO_API_URL", "https://openapi.zalo.me", "Zalo OpenAPI base URL"),
     Setting("ZALO_OAUTH_URL", "https://oauth.zaloapp.com", "Zalo OAuth base URL (token refresh)"),
     Setting("HTTP_TIMEOUT_SECONDS", 10.0, "Timeout for calls to platform APIs", float),
+    # --- officers, notifications
+    Setting("PUBLIC_URL", "http://127.0.0.1:5005", "Address officers use to reach the dashboard (links in alerts)"),
+    Setting("SESSION_COOKIE_SECURE", False, "Send the dashboard cookie over HTTPS only (set true behind HTTPS)", _bool),
+    Setting("LOGIN_MAX_FAILURES", 5, "Failed logins per e-mail and address before a 15-minute lock", int),
+    Setting("NOTIFY_EMAILS", "", "Space-separated e-mail addresses that receive ticket alerts"),
+    Setting("NOTIFY_WEBHOOK_URL", "", "JSON webhook (e.g. a group-chat bot) that receives ticket alerts"),
+    Setting("NOTIFY_INTERVAL_SECONDS", 60, "How often the alert scheduler checks deadlines", int),
+    Setting("SMTP_HOST", "", "SMTP server for alerts; empty disables e-mail"),
+    Setting("SMTP_PORT", 587, "SMTP port", int),
+    Setting("SMTP_USER", "", "SMTP user name (empty: no login)"),
+    Setting("SMTP_PASSWORD", "", "SMTP password", secret=True),
+    Setting("SMTP_FROM", "congdoan-bot@localhost", "Sender address of alert e-mails"),
+    Setting("SMTP_STARTTLS", True, "Use STARTTLS", _bool),
 )
 
 SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}

@@ -61,3 +61,47 @@ def test_widget_exchanges_messages_in_chromium(live, app, width):
 
     with app.extensions["bot"].db.session() as s:
         assert s.scalars(select(Ticket)).one().question == "cho em hỏi nghỉ phép năm được mấy ngày"
+
+
+@pytest.mark.slow
+def test_officer_dashboard_in_chromium(channel_app, runner, fake_graph):
+    """Login, claim, reply, resolve and the report chart, in a real browser."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .conftest import fb_body, fb_post, fb_text
+    from .test_dashboard import PASSWORD, add_officer
+
+    add_officer(runner, channel_app, "canbo@congdoan.vn", name="Nguyễn Văn A")
+    fb_post(channel_app.test_client(), fb_body(fb_text("psid-browser", "mid-browser", "cho em gặp cán bộ, công ty nợ lương em")))
+    channel_app.extensions["bot"].workers.drain()
+    server = LiveServer(channel_app)
+    driver = make_driver()
+    try:
+        wait = WebDriverWait(driver, 20)
+        driver.get(server.url + "/dashboard/")
+        wait.until(EC.presence_of_element_located((By.NAME, "email"))).send_keys("canbo@congdoan.vn")
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//h1[contains(., 'Hàng đợi')]")))
+        assert "Còn 23 giờ" in driver.find_element(By.CSS_SELECTOR, "[data-due]").text
+        driver.find_element(By.XPATH, "//button[text()='Nhận xử lý']").click()
+        wait.until(EC.presence_of_element_located((By.XPATH, "//div[contains(@class,'flash')]")))
+        driver.find_element(By.LINK_TEXT, "Hàng đợi").click()
+        driver.find_element(By.CSS_SELECTOR, "td a").click()
+        box = wait.until(EC.presence_of_element_located((By.ID, "reply-text")))
+        box.send_keys("Chào bạn, cán bộ công đoàn sẽ liên hệ với công ty của bạn.")
+        driver.find_element(By.XPATH, "//button[@value='send_resolve']").click()
+        flash = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".flash.ok"))).text
+        assert "Đã gửi câu trả lời" in flash
+        assert "Đã giải quyết" in driver.find_element(By.TAG_NAME, "h1").text
+        driver.find_element(By.LINK_TEXT, "Báo cáo").click()
+        chart = wait.until(EC.presence_of_element_located((By.ID, "chart-tickets")))
+        assert chart.find_elements(By.TAG_NAME, "rect") and chart.size["height"] > 100
+        assert "100.0%" in driver.find_element(By.CSS_SELECTOR, ".kpis").text
+    finally:
+        driver.quit()
+        server.close()
+    channel_app.extensions["bot"].workers.drain()
+    assert any("cán bộ công đoàn sẽ liên hệ" in r.json()["message"]["text"] for r in fake_graph.sent("/me/messages"))

@@ -131,8 +131,7 @@ class Database:
         except (OperationalError, DBAPIError) as exc:
             raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
         finally:
-            session.rollback()
-            session.close()
+            session.close()  # ends the transaction; loaded objects stay readable (detached, not expired)
 
     def ping(self) -> None:
         try:

@@ -236,3 +236,37 @@ class Feedback(Base):
     faq_id: Mapped[str | None] = mapped_column(String(120))
     helpful: Mapped[bool] = mapped_column(Boolean)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FaqSuggestion(Base):
+    """An officer's answer proposed as a new FAQ entry; an admin reviews and exports it."""
+
+    __tablename__ = "faq_suggestions"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"))
+    officer_id: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    question: Mapped[str] = mapped_column(Text)
+    answer: Mapped[str] = mapped_column(Text)
+    topic: Mapped[str | None] = mapped_column(String(120))
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | approved | rejected | exported
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("officers.id", ondelete="SET NULL"))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class Notification(Base):
+    """One alert about one ticket to one target; unique, so it is sent once and only once."""
+
+    __tablename__ = "notifications"
+    __table_args__ = (UniqueConstraint("ticket_id", "kind", "target", name="uq_notification_once"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    ticket_id: Mapped[int] = mapped_column(ForeignKey("tickets.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(20))  # high_priority | due_soon | overdue
+    target: Mapped[str] = mapped_column(String(20))  # email | webhook
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | sent | failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]

@@ -39,6 +39,8 @@ def create_app(config: dict | None = None) -> Flask:
         MAX_CONTENT_LENGTH=MAX_REQUEST_BYTES,
         SESSION_COOKIE_HTTPONLY=True,
         SESSION_COOKIE_SAMESITE="Lax",
+        SESSION_COOKIE_SECURE=bool(settings["SESSION_COOKIE_SECURE"]),
+        PERMANENT_SESSION_LIFETIME=12 * 3600,
         JSON_AS_ASCII=False,
         BOT_SETTINGS=settings,
     )
@@ -56,5 +58,11 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webhooks.bp)
     app.register_blueprint(webchat.bp)
     app.after_request(webchat.add_cors)
+
+    from ..dashboard import api as dashboard_api
+    from ..dashboard import bp as dashboard_bp
+
+    app.register_blueprint(dashboard_bp)
+    app.register_blueprint(dashboard_api.bp)
     runtime.start()
     return app

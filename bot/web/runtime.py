@@ -50,6 +50,9 @@ class Runtime:
         )
         self.senders = self._make_senders()
         self.outbox = OutboxSender(self.db, self.senders)
+        from ..handoff.notify import Notifier
+
+        self.notifier = Notifier(self.db, settings)
         self.workers = Workers(self.conversations, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
                                tick=self.reload_model_if_changed)
 
@@ -128,8 +131,11 @@ class Runtime:
     # -- lifecycle --------------------------------------------------------------------------------
     def start(self) -> None:
         self.workers.start()
+        if self.settings["WORKER_MODE"] != "none":
+            self.notifier.start()
 
     def shutdown(self) -> None:
+        self.notifier.stop()
         self.workers.stop()
         self.db.dispose()
 

@@ -133,6 +133,8 @@ class FakeZalo(FakeServer):
         self.refresh_count = 0
 
     def respond(self, rec):
+        if rec.path.endswith("/hook"):  # doubles as a generic JSON webhook receiver
+            return 200, {"ok": True}
         if rec.path.endswith("/v3.0/oa/message/cs"):
             if rec.headers.get("access_token") not in self.valid_tokens:
                 return 200, {"error": -216, "message": "Access token is invalid"}

@@ -1,0 +1,83 @@
+"""Officer accounts: hashed passwords, per-officer API tokens (only their hash is stored)."""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import secrets
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from werkzeug.security import check_password_hash, generate_password_hash
+
+from ..storage.models import Officer
+
+ROLES = ("officer", "admin")
+MIN_PASSWORD = 10
+_EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+# A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
+_DUMMY_HASH = generate_password_hash("not-a-real-password-" + secrets.token_hex(8))
+
+
+class OfficerError(ValueError):
+    """Invalid officer data; the message is Vietnamese for the person at the keyboard."""
+
+
+def _token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def create(session: Session, email: str, name: str, role: str, password: str) -> Officer:
+    email = (email or "").strip().lower()
+    if not _EMAIL_RE.match(email):
+        raise OfficerError(f"Địa chỉ e-mail không hợp lệ: {email!r}")
+    if role not in ROLES:
+        raise OfficerError(f"Vai trò phải là một trong: {', '.join(ROLES)}")
+    if not (name or "").strip():
+        raise OfficerError("Cần nhập họ tên cán bộ.")
+    if len(password or "") < MIN_PASSWORD:
+        raise OfficerError(f"Mật khẩu cần ít nhất {MIN_PASSWORD} ký tự.")
+    if session.scalar(select(Officer.id).where(Officer.email == email)) is not None:
+        raise OfficerError(f"Đã có cán bộ với e-mail {email}.")
+    officer = Officer(email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password), active=True)
+    session.add(officer)
+    session.flush()
+    return officer
+
+
+def by_email(session: Session, email: str) -> Officer | None:
+    return session.scalars(select(Officer).where(Officer.email == (email or "").strip().lower())).first()
+
+
+def authenticate(session: Session, email: str, password: str) -> Officer | None:
+    officer = by_email(session, email)
+    if officer is None:
+        check_password_hash(_DUMMY_HASH, password or "")
+        return None
+    if not check_password_hash(officer.password_hash, password or "") or not officer.active:
+        return None
+    return officer
+
+
+def new_token(session: Session, officer: Officer) -> str:
+    """Issue a new API token (the previous one stops working). Returns it once; only a hash is kept."""
+    token = "cdt_" + secrets.token_urlsafe(32)
+    officer.api_token_hash = _token_hash(token)
+    return token
+
+
+def by_token(session: Session, token: str) -> Officer | None:
+    if not token:
+        return None
+    officer = session.scalars(select(Officer).where(Officer.api_token_hash == _token_hash(token))).first()
+    return officer if officer is not None and officer.active else None
+
+
+def set_active(session: Session, email: str, active: bool) -> Officer:
+    officer = by_email(session, email)
+    if officer is None:
+        raise OfficerError(f"Không có cán bộ với e-mail {email}.")
+    officer.active = active
+    if not active:
+        officer.api_token_hash = None
+    return officer

@@ -1,0 +1,151 @@
+"""Figures for leaders: is the 24-hour promise kept, and is the answered volume growing?
+
+Aggregation happens in Python over a few narrow columns, so the same code runs on SQLite and
+PostgreSQL (100,000 tickets take well under the 2-second target; see benchmarks/queue.py).
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import statistics
+from collections import Counter, defaultdict
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+
+from ..nlu.normalize import strip_accents
+from ..storage.models import Message, Ticket, utcnow
+from .tickets import OPEN_STATUSES
+
+VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+
+
+def _local_date(moment: dt.datetime) -> dt.date:
+    return moment.astimezone(VN_TZ).date()
+
+
+def _period(day: dt.date, grain: str) -> str:
+    if grain == "month":
+        return day.strftime("%Y-%m")
+    if grain == "week":
+        year, week, _ = day.isocalendar()
+        return f"{year}-W{week:02d}"
+    return day.isoformat()
+
+
+def _percentile(values: list[float], q: float) -> float | None:
+    if not values:
+        return None
+    values = sorted(values)
+    k = (len(values) - 1) * q
+    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
+    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+
+
+def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day", now: dt.datetime | None = None) -> dict:
+    """Tickets created in [start, end): volume by period/channel/topic, SLA compliance,
+    first-response times; open and overdue now; bot vs officer answers per month; retraining list."""
+    now = now or utcnow()
+    rows = session.execute(
+        select(Ticket.created_at, Ticket.channel, Ticket.topic, Ticket.due_at, Ticket.first_response_at, Ticket.status)
+        .where(Ticket.created_at >= start, Ticket.created_at < end)
+    ).all()
+    by_period: dict[str, Counter] = defaultdict(Counter)
+    by_channel: Counter = Counter()
+    by_topic: Counter = Counter()
+    first_response_minutes: list[float] = []
+    due = answered_in_time = 0
+    for created, channel, topic, due_at, first_response, status in rows:
+        by_period[_period(_local_date(created), grain)][channel] += 1
+        by_channel[channel] += 1
+        by_topic[topic or "(chưa rõ)"] += 1
+        if first_response is not None:
+            first_response_minutes.append((first_response - created).total_seconds() / 60)
+        # A ticket counts once its deadline has passed or it was answered.
+        if first_response is not None or due_at <= now:
+            due += 1
+            if first_response is not None and first_response <= due_at:
+                answered_in_time += 1
+    open_now = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))) or 0
+    overdue_now = session.scalar(
+        select(func.count()).select_from(Ticket).where(Ticket.status.in_(("open", "assigned")), Ticket.due_at < now)
+    ) or 0
+    answered = _answers_per_month(session, start, end)
+    return {
+        "from": start.isoformat(),
+        "to": end.isoformat(),
+        "grain": grain,
+        "tickets": len(rows),
+        "by_period": {p: dict(c) for p, c in sorted(by_period.items())},
+        "by_channel": dict(by_channel),
+        "by_topic": dict(by_topic.most_common()),
+        "sla": {
+            "due_or_answered": due,
+            "answered_within_sla": answered_in_time,
+            "percent_within_sla": round(100 * answered_in_time / due, 1) if due else None,
+            "first_response_minutes_median": round(statistics.median(first_response_minutes), 1) if first_response_minutes else None,
+            "first_response_minutes_p90": round(_percentile(first_response_minutes, 0.9), 1) if first_response_minutes else None,
+        },
+        "open_now": open_now,
+        "overdue_now": overdue_now,
+        "answered_per_month": answered,
+        "retraining_worklist": _unanswered_questions(session, start, end),
+    }
+
+
+def _answers_per_month(session, start, end) -> dict:
+    """Worker questions answered by the bot (an FAQ answer) and replies written by officers."""
+    out: dict[str, dict] = defaultdict(lambda: {"bot": 0, "officer": 0})
+    bot_rows = session.execute(
+        select(Message.created_at).where(Message.direction == "in", Message.action == "answer",
+                                         Message.created_at >= start, Message.created_at < end)
+    ).scalars()
+    for created in bot_rows:
+        out[_local_date(created).strftime("%Y-%m")]["bot"] += 1
+    officer_rows = session.execute(
+        select(Message.created_at).where(Message.author == "officer", Message.created_at >= start, Message.created_at < end)
+    ).scalars()
+    for created in officer_rows:
+        out[_local_date(created).strftime("%Y-%m")]["officer"] += 1
+    return dict(sorted(out.items()))
+
+
+def _unanswered_questions(session, start, end, limit: int = 20) -> list[dict]:
+    """Questions the bot could not answer confidently (fallback or clarify), grouped loosely."""
+    texts = session.execute(
+        select(Message.text).where(Message.direction == "in", Message.action.in_(("fallback", "clarify")),
+                                   Message.created_at >= start, Message.created_at < end).limit(20_000)
+    ).scalars()
+    counts: Counter = Counter()
+    examples: dict[str, str] = {}
+    for text in texts:
+        key = " ".join(strip_accents(text.lower()).split())[:120]
+        if not key:
+            continue
+        counts[key] += 1
+        examples.setdefault(key, text[:200])
+    return [{"question": examples[k], "count": n} for k, n in counts.most_common(limit)]
+
+
+def to_csv(report: dict) -> str:
+    """Per-period ticket counts by channel, then the summary figures."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    channels = sorted(report["by_channel"])
+    writer.writerow(["period", *channels, "total"])
+    for period, counts in report["by_period"].items():
+        writer.writerow([period, *[counts.get(c, 0) for c in channels], sum(counts.values())])
+    writer.writerow([])
+    writer.writerow(["metric", "value"])
+    sla = report["sla"]
+    for key in ("percent_within_sla", "answered_within_sla", "due_or_answered", "first_response_minutes_median", "first_response_minutes_p90"):
+        writer.writerow([key, sla[key] if sla[key] is not None else ""])
+    writer.writerow(["open_now", report["open_now"]])
+    writer.writerow(["overdue_now", report["overdue_now"]])
+    writer.writerow([])
+    writer.writerow(["month", "answered_by_bot", "answered_by_officers"])
+    for month, counts in report["answered_per_month"].items():
+        writer.writerow([month, counts["bot"], counts["officer"]])
+    return buf.getvalue()
