@@ -28,7 +28,6 @@ from flask import (
     url_for,
 )
 from sqlalchemy import func, or_, select
-from sqlalchemy.orm import selectinload
 
 from ..handoff import officers as officer_ops
 from ..handoff import replies
@@ -39,6 +38,7 @@ from ..storage.models import FaqSuggestion, Message, Officer, OutboxMessage, Tic
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates", static_folder="static")
 
 PAGE_SIZE = 100
+MAX_PAGE_SIZE = 5000  # ?size=5000 shows a whole day's queue on one page
 LOCK_SECONDS = 15 * 60
 STATUS_LABELS = ticket_ops.STATUS_LABELS_VI
 CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
@@ -172,8 +172,14 @@ def logout():
 # --- queue -------------------------------------------------------------------------------------
 
 
+QUEUE_COLUMNS = (Ticket.id, Ticket.code, Ticket.due_at, Ticket.priority, Ticket.channel, Ticket.topic, Ticket.status,
+                 Ticket.assignee_id, func.substr(Ticket.question, 1, 140).label("question"), Ticket.resolved_at,
+                 Officer.name.label("assignee_name"))
+
+
 def _queue_query(args):
-    stmt = select(Ticket).options(selectinload(Ticket.assignee))
+    # Plain rows, not ORM objects: the page may list thousands of tickets.
+    stmt = select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True)
     status = args.get("status", "active")
     if status == "active":
         stmt = stmt.where(Ticket.status.in_(ticket_ops.OPEN_STATUSES))
@@ -200,13 +206,14 @@ def _queue_query(args):
 @login_required
 def queue():
     page = max(1, request.args.get("page", 1, type=int))
+    size = min(max(request.args.get("size", PAGE_SIZE, type=int), 10), MAX_PAGE_SIZE)
     with runtime().db.read() as s:
         stmt = _queue_query(request.args)
         total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        tickets = s.scalars(stmt.order_by(Ticket.due_at, Ticket.id).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)).all()
+        tickets = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).offset((page - 1) * size).limit(size)).all()
         officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
         topics = sorted(t for t in s.scalars(select(Ticket.topic).distinct()) if t)
-    return render_template("dashboard/queue.html", tickets=tickets, total=total, page=page, pages=max(1, -(-total // PAGE_SIZE)),
+    return render_template("dashboard/queue.html", tickets=tickets, total=total, page=page, pages=max(1, -(-total // size)),
                            officers=officers, topics=topics, args=request.args, now=utcnow())
 
 
@@ -254,6 +261,7 @@ def _mutate(code, fn, success: str):
 
 
 @bp.post("/tickets/<code>/claim")
+@bp.post("/claim/<code>")
 @login_required
 def claim(code):
     return _mutate(code, lambda s, t, me: ticket_ops.assign(s, t, me, me), "Bạn đã nhận xử lý phiếu.")
@@ -335,25 +343,26 @@ def report_range(args) -> tuple[dt.datetime, dt.datetime, str]:
     return to_dt(start), to_dt(end + dt.timedelta(days=1)), grain
 
 
+def _report():
+    start, end, grain = report_range(request.args)
+    with runtime().db.read() as s:
+        return report_ops.sla_report(s, start, end, grain), start.date(), (end - dt.timedelta(days=1)).date(), grain
+
+
 @bp.get("/reports")
 @login_required
 def reports():
-    start, end, grain = report_range(request.args)
-    with runtime().db.read() as s:
-        data = report_ops.sla_report(s, start, end, grain)
+    data, start, end, grain = _report()
     max_total = max((sum(c.values()) for c in data["by_period"].values()), default=1) or 1
-    return render_template("dashboard/reports.html", r=data, start=start.date(), end=(end - dt.timedelta(days=1)).date(), grain=grain,
-                           max_total=max_total)
+    return render_template("dashboard/reports.html", r=data, start=start, end=end, grain=grain, max_total=max_total)
 
 
 @bp.get("/reports.csv")
 @login_required
 def reports_csv():
-    start, end, grain = report_range(request.args)
-    with runtime().db.read() as s:
-        data = report_ops.sla_report(s, start, end, grain)
+    data, start, end, _ = _report()
     return Response("\ufeff" + report_ops.to_csv(data), mimetype="text/csv",
-                    headers={"Content-Disposition": f"attachment; filename=bao-cao-{start.date()}-{(end - dt.timedelta(days=1)).date()}.csv"})
+                    headers={"Content-Disposition": f"attachment; filename=bao-cao-{start}-{end}.csv"})
 
 
 # --- FAQ suggestions (admin) -------------------------------------------------------------------

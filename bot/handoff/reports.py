@@ -1,7 +1,7 @@
 """Figures for leaders: is the 24-hour promise kept, and is the answered volume growing?
 
 Aggregation happens in Python over a few narrow columns, so the same code runs on SQLite and
-PostgreSQL (100,000 tickets take well under the 2-second target; see benchmarks/queue.py).
+PostgreSQL (100,000 tickets take well under the 2-second target; see benchmarks/dashboard.py).
 """
 
 from __future__ import annotations

@@ -1,0 +1,114 @@
+"""Officer dashboard speed: the queue page with 5,000 open tickets, and reports over 100,000 tickets.
+Prints figures; asserts nothing.
+
+Usage:
+    .venv/bin/python benchmarks/dashboard.py                                  # SQLite in a temp folder
+    .venv/bin/python benchmarks/dashboard.py --database-url postgresql+psycopg://postgres@127.0.0.1:5432/test
+      (the PostgreSQL database is emptied first)
+
+Server time is measured around the Flask test client's request (no network), median and max of
+several runs after one warm-up.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import random
+import re
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from sqlalchemy import insert  # noqa: E402
+
+from bot.handoff import officers as officer_ops  # noqa: E402
+from bot.storage import Database  # noqa: E402
+from bot.storage.models import Conversation, Ticket  # noqa: E402
+from server import create_app  # noqa: E402
+
+TOPICS = ["nghi_phep_nam", "bhxh_mot_lan", "tra_luong_dung_han", "thai_san_lao_dong_nu", "bhtn", None]
+
+
+def seed(db: Database, open_tickets: int, closed_tickets: int) -> None:
+    rng = random.Random(1)
+    now = dt.datetime.now(dt.timezone.utc)
+    with db.session() as s:
+        s.execute(insert(Conversation), [{"channel": "messenger", "user_id": f"u{i}", "slots": {}, "replies_since_user_message": 0,
+                                          "followed": True, "created_at": now} for i in range(1000)])
+    batch = []
+    total = open_tickets + closed_tickets
+    for i in range(total):
+        created = now - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 365))
+        is_open = i < open_tickets
+        first = None if is_open else created + dt.timedelta(minutes=rng.randint(5, 60 * 30))
+        batch.append({
+            "code": f"CD-{i:06d}", "conversation_id": 1 + i % 1000, "channel": rng.choice(["messenger", "zalo", "web"]),
+            "user_id": f"u{i % 1000}", "question": f"Câu hỏi thử nghiệm số {i} về quyền lợi người lao động",
+            "reason": "request_human", "topic": rng.choice(TOPICS), "confidence": 0.5, "priority": "high" if i % 10 == 0 else "normal",
+            "status": rng.choice(["open", "assigned"]) if is_open else "resolved", "tags": [], "created_at": created,
+            "due_at": created + dt.timedelta(hours=24), "first_response_at": first, "resolved_at": first, "updated_at": created,
+        })
+        if len(batch) == 5000:
+            with db.session() as s:
+                s.execute(insert(Ticket), batch)
+            batch = []
+    if batch:
+        with db.session() as s:
+            s.execute(insert(Ticket), batch)
+
+
+def timed(client, path: str, runs: int = 7) -> tuple[float, float, int]:
+    client.get(path)  # warm-up
+    times = []
+    status = 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - t0) * 1000)
+        status = response.status_code
+    return statistics.median(times), max(times), status
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--open", type=int, default=5000)
+    parser.add_argument("--closed", type=int, default=95_000)
+    args = parser.parse_args()
+    tmp = tempfile.mkdtemp(prefix="queue-bench-")
+    url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    db = Database(url)
+    db.drop_all()
+    db.upgrade()
+    t0 = time.perf_counter()
+    seed(db, args.open, args.closed)
+    print(f"seeded {args.open} open + {args.closed} resolved tickets in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
+    with db.session() as s:
+        officer_ops.create(s, "bench@congdoan.vn", "Bench", "admin", "mat-khau-benchmark")
+    db.dispose()
+    app = create_app({"DATABASE_URL": url, "WORKER_MODE": "none", "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING"})
+    client = app.test_client()
+    html = client.get("/dashboard/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post("/dashboard/login", data={"email": "bench@congdoan.vn", "password": "mat-khau-benchmark", "csrf_token": token})
+    for label, path in [
+        ("queue page (open tickets, first page of 100, sorted by deadline)", "/dashboard/"),
+        ("queue page with all 5,000 open tickets on one page (?size=5000)", "/dashboard/?size=5000"),
+        ("queue page filtered (high priority, messenger)", "/dashboard/?priority=high&channel=messenger"),
+        ("queue page search ('số 4999')", "/dashboard/?q=s%E1%BB%91%204999"),
+        ("report page, last 365 days, by month (100k tickets)", "/dashboard/reports?grain=month&from="
+         + (dt.date.today() - dt.timedelta(days=365)).isoformat()),
+        ("report CSV, last 365 days, by day", "/dashboard/reports.csv?from=" + (dt.date.today() - dt.timedelta(days=365)).isoformat()),
+    ]:
+        median, worst, status = timed(client, path)
+        print(f"{label}: median {median:.0f} ms, max {worst:.0f} ms (HTTP {status})")
+    app.extensions["bot"].shutdown()
+
+
+if __name__ == "__main__":
+    main()
