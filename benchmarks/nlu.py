@@ -37,9 +37,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--nlu", action="append")
     parser.add_argument("--messages", type=int, default=2000, help="messages for the latency run")
+    parser.add_argument("--intents", type=int, default=0, help="keep only the N largest intents (timing proxy for other data sets)")
+    parser.add_argument("--examples", type=int, default=0, help="then sample this many examples")
     args = parser.parse_args()
     settings = Settings.load()
     data = load_training_data(args.nlu, skip=NON_NLU_FILES) if args.nlu else _load_project_data(settings)[0]
+    if args.intents:
+        keep = {name for name, _ in data.intent_counts().most_common(args.intents)}
+        data.examples = [e for e in data.examples if e.intent in keep]
+    if args.examples and args.examples < len(data.examples):
+        data.examples = random.Random(0).sample(data.examples, args.examples)
     print(f"data: {len(data.examples)} examples, {len(data.intent_counts())} intents")
 
     t0 = time.perf_counter()
