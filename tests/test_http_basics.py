@@ -82,3 +82,25 @@ def test_database_down_is_reported_not_fatal(app_config):
     checks = ready.get_json()["checks"]
     assert checks["database"]["ok"] is False and "Không kết nối được" in checks["database"]["error"]
     app.extensions["bot"].shutdown()
+
+
+def test_running_server_picks_up_rollback(app_config, tiny_model_dir, project_models_dir, tmp_path, runner):
+    """`python -m bot models use VERSION` switches the model of a running server within seconds."""
+    import shutil
+
+    from bot.cli import main
+
+    models = tmp_path / "models"
+    current = (project_models_dir / "CURRENT").read_text().strip()
+    shutil.copytree(project_models_dir / current, models / current)
+    shutil.copytree(tiny_model_dir, models / "20200101-000000-tiny")
+    (models / "CURRENT").write_text(current)
+    app = create_app({**app_config, "MODELS_DIR": str(models)})
+    runtime = app.extensions["bot"]
+    client = app.test_client()
+    assert client.get("/readyz").get_json()["checks"]["model"]["version"] == current
+    assert runner.invoke(main, ["models", "use", "20200101-000000-tiny"], env={"MODELS_DIR": str(models)}).exit_code == 0
+    runtime._model_checked_at = 0  # the check runs at most every 5 s; do not wait in a test
+    assert client.get("/readyz").get_json()["checks"]["model"]["version"] == "20200101-000000-tiny"
+    assert client.post("/model/parse", json={"text": "đặt vé máy bay"}).get_json()["intent"]["name"] == "dat_ve_may_bay"
+    runtime.shutdown()

@@ -106,7 +106,8 @@ class NLUModel:
 
     @property
     def version(self) -> str:
-        return self.metadata.get("version", self.path.name if self.path else "unsaved")
+        # The folder name is the version the registry knows (a copied folder keeps its metadata).
+        return self.path.name if self.path else self.metadata.get("version", "unsaved")
 
     @property
     def intents(self) -> list[str]:
