@@ -1,6 +1,7 @@
 """`python -m bot shell` and the Redis-backed `worker`."""
 
 import threading
+import time
 
 from sqlalchemy import select
 
@@ -38,8 +39,13 @@ def test_redis_worker_processes_what_the_server_accepted(channel_config, fake_gr
         thread.start()
         got = fake_graph.wait_for(1, "/me/messages", timeout=15)
         assert [r.json()["recipient"]["id"] for r in got] == ["redis-user"]
-        with worker.db.session() as s:
-            assert s.scalars(select(OutboxMessage)).one().status == "sent"
+        deadline = time.monotonic() + 10  # the fake receives the reply just before the row is settled
+        status = None
+        while time.monotonic() < deadline and status != "sent":
+            with worker.db.read() as s:
+                status = s.scalars(select(OutboxMessage)).one().status
+            time.sleep(0.05)
+        assert status == "sent"
     finally:
         stop.set()
         thread.join(5)
