@@ -99,12 +99,12 @@ def test_escalate_always_entry_hands_off_without_promises(app, client):
 def test_clarify_then_choose_by_number(app, client):
     runtime = app.extensions["bot"]
     model = runtime.engine.model
-    old = (model.threshold, model.margin)
-    model.threshold, model.margin = 0.999, 0.999  # force "Ý bạn là…?"
+    old = (model.threshold, model.margin, model.clarify_floor)
+    model.threshold, model.margin, model.clarify_floor = 1.01, 0.0, 0.0  # nothing is sure enough: "Ý bạn là…?"
     try:
         [clarify] = say(client, "nghỉ phép", sender="w6")
     finally:
-        model.threshold, model.margin = old
+        model.threshold, model.margin, model.clarify_floor = old
     assert clarify["text"].startswith("Mình chưa chắc")
     faq_buttons = [b for b in clarify["buttons"] if b["payload"].startswith("/faq/")]
     assert 1 <= len(faq_buttons) <= 3
