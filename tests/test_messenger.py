@@ -211,3 +211,12 @@ def test_channel_without_secrets_is_disabled(app, caplog):
     response = fb_post(client, fb_body(fb_text("p", "m", "hi")))
     assert response.status_code == 404
     assert response.get_json()["error"] == "channel_disabled"
+
+
+def test_typing_indicator_before_a_reply_sent_in_parts(fake_graph):
+    sender = MessengerSender(fake_graph.url + "/v21.0", "tok")
+    now = dt.datetime.now(dt.timezone.utc)
+    sender.send("u", {"text": "Câu trả lời dài. " * 200}, SendContext(now, 0, "bot", now))
+    bodies = [r.json() for r in fake_graph.sent("/me/messages")]
+    assert bodies[0] == {"recipient": {"id": "u"}, "sender_action": "typing_on"}
+    assert len(bodies) >= 3 and all("message" in b for b in bodies[1:])

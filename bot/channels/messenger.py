@@ -147,7 +147,7 @@ class MessengerSender:
 
     def send(self, recipient_id: str, body: dict, ctx: SendContext) -> SendResult:
         requests = self.build_requests(recipient_id, body, ctx)
-        if body.get("typing") and len(body.get("text") or "") > 300:
+        if len(requests) > 1:  # a long answer arrives in parts: show "typing…" meanwhile
             self._post({"recipient": {"id": recipient_id}, "sender_action": "typing_on"}, best_effort=True)
         last_id = None
         for req in requests:
