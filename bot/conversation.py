@@ -16,8 +16,6 @@ import zlib
 from dataclasses import dataclass, field
 
 from sqlalchemy import or_, select, update
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from . import policy
@@ -54,8 +52,7 @@ class Inbox:
         self.db = db
 
     def _insert(self, session: Session, values: dict):
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-        stmt = insert(InboxEvent).values(**values).on_conflict_do_nothing(index_elements=["channel", "platform_message_id"])
+        stmt = self.db.insert_ignoring(InboxEvent, values, ["channel", "platform_message_id"])
         return session.execute(stmt.returning(InboxEvent.id)).scalar()
 
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
@@ -187,12 +184,12 @@ class ConversationService:
             logger.exception("could not record failure of inbox event %s", event_id)
 
     def _conversation(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
-        insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
-        session.execute(
-            insert(Conversation)
-            .values(channel=event.channel, user_id=event.sender_id, slots={}, replies_since_user_message=0, followed=True, created_at=now)
-            .on_conflict_do_nothing(index_elements=["channel", "user_id"])
-        )
+        session.execute(self.db.insert_ignoring(
+            Conversation,
+            {"channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
+             "followed": True, "created_at": now},
+            ["channel", "user_id"],
+        ))
         stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
         if self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()  # one event per conversation at a time

@@ -169,7 +169,7 @@ class Engine:
 
 
 def _action_classes():
-    return [getattr(actions_pkg, name) for name in actions_pkg.__all__] if hasattr(actions_pkg, "__all__") else [
+    return [
         actions_pkg.ActionAnswerFAQ, actions_pkg.ActionClarify, actions_pkg.ActionDefaultFallback, actions_pkg.ActionEmpty,
         actions_pkg.ActionFeedback, actions_pkg.ActionHandoff, actions_pkg.ActionSmalltalk, actions_pkg.ActionTicketStatus,
     ]

@@ -13,6 +13,14 @@ from typing import Protocol
 MAX_INCOMING_TEXT = 20_000  # stored as is up to this length; the NLU sees at most MAX_MESSAGE_CHARS
 
 
+def from_epoch_ms(ms) -> dt.datetime | None:
+    """Platform timestamps (milliseconds since the epoch, number or string) as aware UTC."""
+    try:
+        return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.timezone.utc)
+    except (TypeError, ValueError, OverflowError, OSError):
+        return None
+
+
 @dataclass(frozen=True)
 class IncomingMessage:
     channel: str  # messenger | zalo | web

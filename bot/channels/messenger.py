@@ -24,6 +24,7 @@ from .base import (
     SendResult,
     TransientDeliveryError,
     WindowClosedError,
+    from_epoch_ms,
     split_text,
 )
 
@@ -45,13 +46,6 @@ def verify_signature(app_secret: str, raw_body: bytes, header: str | None) -> bo
         return False
     expected = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
     return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
-
-
-def _timestamp(ms) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
 
 
 def parse_webhook(payload: dict) -> list[IncomingMessage]:
@@ -76,7 +70,7 @@ def _parse_event(event: dict) -> IncomingMessage | None:
     sender = str((event.get("sender") or {}).get("id") or "")
     if not sender:
         return None
-    sent_at = _timestamp(event.get("timestamp"))
+    sent_at = from_epoch_ms(event.get("timestamp"))
     message = event.get("message")
     if isinstance(message, dict):
         if message.get("is_echo"):

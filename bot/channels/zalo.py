@@ -30,6 +30,7 @@ from .base import (
     SendResult,
     TransientDeliveryError,
     WindowClosedError,
+    from_epoch_ms,
     split_text,
 )
 
@@ -55,19 +56,12 @@ def verify_signature(app_id: str, oa_secret_key: str, raw_body: bytes, timestamp
     return hmac.compare_digest(expected_signature(app_id, raw_body, str(timestamp), oa_secret_key), header.strip())
 
 
-def _timestamp(ms) -> dt.datetime | None:
-    try:
-        return dt.datetime.fromtimestamp(int(ms) / 1000, tz=dt.timezone.utc)
-    except (TypeError, ValueError, OverflowError, OSError):
-        return None
-
-
 def parse_event(event: dict) -> IncomingMessage | None:
     """Translate one webhook event. Raises ``ValueError`` when it is not a Zalo event."""
     if not isinstance(event, dict) or not isinstance(event.get("event_name"), str):
         raise ValueError("not a Zalo OA event")
     name = event["event_name"]
-    sent_at = _timestamp(event.get("timestamp"))
+    sent_at = from_epoch_ms(event.get("timestamp"))
     if name.startswith("oa_send_"):
         return None  # our own messages, echoed back
     if name in ("follow", "unfollow"):

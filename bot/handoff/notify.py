@@ -17,8 +17,6 @@ from email.message import EmailMessage
 
 import httpx
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert as pg_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from ..storage.models import Notification, Ticket, utcnow
 from .reports import VN_TZ
@@ -71,12 +69,12 @@ class Notifier:
                 found.append((tid, "due_soon"))
             for tid in session.scalars(select(Ticket.id).where(Ticket.status.in_(active), Ticket.due_at <= now)):
                 found.append((tid, "overdue"))
-            insert = pg_insert if self.db.dialect == "postgresql" else sqlite_insert
             for tid, kind in found:
                 for target in targets:
-                    stmt = insert(Notification).values(ticket_id=tid, kind=kind, target=target, status="pending", attempts=0,
-                                                       next_attempt_at=now, created_at=now)
-                    result = session.execute(stmt.on_conflict_do_nothing(index_elements=["ticket_id", "kind", "target"]))
+                    stmt = self.db.insert_ignoring(Notification, {"ticket_id": tid, "kind": kind, "target": target, "status": "pending",
+                                                                  "attempts": 0, "next_attempt_at": now, "created_at": now},
+                                                   ["ticket_id", "kind", "target"])
+                    result = session.execute(stmt)
                     created += result.rowcount or 0
         return created
 

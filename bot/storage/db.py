@@ -95,6 +95,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def insert_ignoring(self, model, values: dict, unique: list[str]):
+        """INSERT … ON CONFLICT (unique) DO NOTHING for this backend (SQLite or PostgreSQL)."""
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
+        return insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A write session in a transaction: committed on success, rolled back on error.

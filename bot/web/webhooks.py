@@ -6,6 +6,7 @@ accepted message is never lost; a forged or unsigned request gets 403 and stores
 
 from __future__ import annotations
 
+import hmac
 import json
 import logging
 import uuid
@@ -51,8 +52,6 @@ def facebook_verify():
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token", "")
     challenge = request.args.get("hub.challenge", "")
-    import hmac
-
     if mode == "subscribe" and settings["FACEBOOK_VERIFY_TOKEN"] and hmac.compare_digest(token, settings["FACEBOOK_VERIFY_TOKEN"]):
         return challenge, 200, {"Content-Type": "text/plain; charset=utf-8"}
     raise APIError("Mã xác minh không đúng.", 403, "forbidden")
