@@ -19,7 +19,7 @@ from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .nlu.model import ModelError, ModelRegistry, load_model
 from .nlu.training_data import TrainingDataError
 
-NON_NLU_FILES = ("abbreviations.yml", "responses.yml")
+NON_NLU_FILES = ("abbreviations.yml", "responses.yml", "calibration.yml")
 REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
 MIN_EXAMPLES = 30
 
@@ -96,6 +96,41 @@ def _intent_regexes(data) -> dict:
     return out
 
 
+def _calibrate(settings: Settings, model, metadata: dict, kb: KnowledgeBase, say) -> None:
+    """Choose the answer threshold on the calibration file (see bot.nlu.calibration)."""
+    from .nlu.calibration import calibrate_threshold
+    from .nlu.model import NLUModel
+    from .nlu.training_data import load_training_file
+
+    path = Path(settings["CALIBRATION_FILE"])
+    if not path.exists():
+        say(f"Không có tệp hiệu chỉnh {path}: giữ ngưỡng từ kiểm định chéo.")
+        return
+    try:
+        calib = load_training_file(path)
+    except TrainingDataError as exc:
+        raise click.ClickException(str(exc)) from None
+    thresholds = metadata["thresholds"]
+
+    def topic_of(intent: str):
+        entry = kb.for_intent(intent)
+        return entry.topic if entry is not None else None
+
+    nlu = NLUModel(model, metadata)
+    result = calibrate_threshold(nlu.parse_many, topic_of, calib.examples, margin=thresholds["margin"])
+    if result is None:
+        say(f"Tệp hiệu chỉnh {path.name} có quá ít câu theo chủ đề: giữ ngưỡng từ kiểm định chéo.")
+        return
+    thresholds["confidence_cv"] = thresholds["confidence"]
+    thresholds["confidence"] = result.threshold
+    thresholds["clarify_floor"] = min(thresholds["clarify_floor"], result.threshold)
+    metadata["metrics"]["calibration"] = {"file": path.name, **result.as_metadata()}
+    say(f"Chọn ngưỡng trả lời {result.threshold} trên {result.n_messages} câu hiệu chỉnh viết độc lập "
+        f"(có cả bản bỏ dấu): trả lời đúng chủ đề {result.right}/{result.n_topic}, sai {result.wrong}, "
+        f"ngoài phạm vi bị trả lời {result.oos_answered}/{result.n_oos}. "
+        f"(Ngưỡng theo kiểm định chéo là {thresholds['confidence_cv']}.)")
+
+
 def _load_model(settings: Settings, model_dir: str | None):
     if model_dir:
         return load_model(model_dir)
@@ -110,9 +145,10 @@ def _load_model(settings: Settings, model_dir: str | None):
 @click.option("--out", type=click.Path(file_okay=False), help="Thư mục ghi mô hình. Mặc định: một phiên bản mới trong models/.")
 @click.option("--folds", default=5, show_default=True, help="Số phần kiểm định chéo để chọn tham số và ngưỡng.")
 @click.option("--no-activate", is_flag=True, help="Không đặt mô hình mới làm mô hình đang dùng.")
+@click.option("--no-calibration", is_flag=True, help="Không chọn ngưỡng trả lời trên tệp hiệu chỉnh (CALIBRATION_FILE); dùng ngưỡng từ kiểm định chéo.")
 @click.option("-q", "--quiet", is_flag=True, help="Không in tiến trình.")
 @pass_ctx
-def train(ctx: _Context, nlu_paths, out, folds, no_activate, quiet):
+def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, quiet):
     """Huấn luyện mô hình phân loại ý định.
 
     Không có tùy chọn: huấn luyện trên nlu_data/ + faq/ thành một phiên bản mới trong models/
@@ -130,7 +166,7 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, quiet):
         if nlu_paths:
             data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
         else:
-            data, _ = _load_project_data(settings)
+            data, kb = _load_project_data(settings)
         abbreviations = _abbreviations(settings)
     except (TrainingDataError, KnowledgeBaseError) as exc:
         raise click.ClickException(str(exc)) from None
@@ -158,6 +194,8 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, quiet):
         "train_seconds": round(time.perf_counter() - started, 2),
         "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
+    if not nlu_paths and not no_calibration:
+        _calibrate(settings, model, metadata, kb, say)
     save_model(model, metadata, folder)
     activated = False
     if not out and not nlu_paths and not no_activate:
@@ -323,6 +361,7 @@ def validate(ctx: _Context, min_examples):
                 errors.append(f"ý định '{intent}' có dữ liệu huấn luyện nhưng không có mục FAQ '{intent[4:]}' trong faq/")
             for intent in sorted(entries - faq_intents):
                 errors.append(f"mục FAQ '{intent[4:]}' chưa có dữ liệu huấn luyện (ý định '{intent}')")
+        _validate_calibration(settings, data, kb, counts, normalize, errors, warnings)
     for w in warnings:
         _err(f"Cảnh báo: {w}")
     for e in errors:
@@ -333,6 +372,32 @@ def validate(ctx: _Context, min_examples):
         _err(f"\nCó {len(errors)} lỗi, {len(warnings)} cảnh báo ({n_ex} câu ví dụ, {n_faq} mục FAQ).")
         sys.exit(1)
     click.echo(f"Dữ liệu hợp lệ: {n_ex} câu ví dụ, {len(data.intent_counts()) if data else 0} ý định, {n_faq} mục FAQ, {len(warnings)} cảnh báo.")
+
+
+def _validate_calibration(settings, data, kb, counts, normalize, errors: list, warnings: list) -> None:
+    """The calibration file: known labels, and no message that is also a training example."""
+    from .nlu.training_data import load_training_file
+
+    path = Path(settings["CALIBRATION_FILE"])
+    if not path.exists():
+        warnings.append(f"không có tệp hiệu chỉnh {path}: ngưỡng trả lời sẽ lấy từ kiểm định chéo")
+        return
+    try:
+        calib = load_training_file(path)
+    except TrainingDataError as exc:
+        errors.append(str(exc))
+        return
+    topics = {e.topic for e in kb.entries} if kb is not None else set()
+    trained = {normalize(ex.text) for ex in data.examples}
+    for ex in calib.examples:
+        label = ex.intent
+        if label.startswith("topic/"):
+            if kb is not None and label[len("topic/"):] not in topics:
+                errors.append(f"{ex.source}:{ex.line}: chủ đề '{label}' không có mục FAQ nào")
+        elif label not in counts:
+            errors.append(f"{ex.source}:{ex.line}: nhãn '{label}' không phải chủ đề (topic/…) hay ý định đã biết")
+        if normalize(ex.text) in trained:
+            warnings.append(f"{ex.source}:{ex.line}: câu hiệu chỉnh '{ex.text}' cũng là câu huấn luyện; nên xóa khỏi một trong hai tập")
 
 
 # --- ask ---------------------------------------------------------------------------------------

@@ -37,6 +37,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("MODELS_DIR", str(PROJECT_ROOT / "models"), "Folder of versioned NLU models (CURRENT points at the one in use)"),
     Setting("NLU_DATA_DIR", str(PROJECT_ROOT / "nlu_data"), "Training data (Rasa 3.x YAML) and abbreviations.yml"),
     Setting("FAQ_DIR", str(PROJECT_ROOT / "faq"), "Knowledge base: one YAML file per topic group"),
+    Setting("CALIBRATION_FILE", str(PROJECT_ROOT / "nlu_data" / "calibration.yml"),
+            "Independently written messages (topic labels) that `train` uses to choose the answer threshold; never trained on"),
     Setting("REPORTS_DIR", str(PROJECT_ROOT / "reports"), "Where `evaluate` writes HTML reports"),
     # --- server
     Setting("HOST", "127.0.0.1", "Address `python server.py` listens on"),

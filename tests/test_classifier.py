@@ -151,6 +151,26 @@ def test_project_request_human_patterns(project_models_dir):
     from bot.nlu.model import ModelRegistry
 
     model = ModelRegistry(project_models_dir).load_current()
-    for text in ("admin là người thật hay robot, em cần người thật", "cho xin sđt công đoàn", "gọi lại cho em nhé"):
+    for text in (
+        "admin là người thật hay robot, em cần người thật",
+        "cho xin sđt công đoàn",
+        "gọi lại cho em nhé",
+        "alo có ai trực page ko vậy",
+        "bot trả lời sai hoài, cho em nói chuyện với cán bộ",
+        "cho em hẹn gặp luật sư bên công đoàn chiều thứ 6",
+        "nhờ cán bộ gọi lại số 0912345678 giúp em",
+        "văn phòng liên đoàn ở đâu, em muốn lên hỏi trực tiếp",
+    ):
+        assert model.rule_intent(text) == "request_human", text
         assert model.parse(text).intent == "request_human", text
-    assert model.parse("công ty gặp người lao động để đối thoại").confidence < 1.0
+    # The patterns must not fire on messages that only share words with a request for a person.
+    for text in (
+        "công ty gặp người lao động để đối thoại",
+        "cho em xin số điện thoại của bệnh viện tỉnh",
+        "công ty chuyển em sang bộ phận khác lương thấp hơn",
+        "câu hỏi của em đã chuyển cho cán bộ chưa",
+        "người lao động có quyền nhờ luật sư khi bị kỷ luật không",
+        "cty cho nghỉ bớt người có đúng luật không",
+    ):
+        assert model.rule_intent(text) is None, text
+    assert model.parse("cho em xin số điện thoại của bệnh viện tỉnh").intent == "out_of_scope"

@@ -146,6 +146,45 @@ def test_validate_finds_content_problems(runner, data_copy):
     assert "có trong cả" in result.output  # "xin chào" is also a greet example
 
 
+def test_validate_checks_the_calibration_file(runner, data_copy, tmp_path):
+    _, _, env = data_copy
+    calib = tmp_path / "calibration.yml"
+    calib.write_text(
+        'version: "3.1"\nnlu:\n- intent: topic/khong_co_chu_de\n  examples: |\n    - hỏi gì đó\n'
+        "- intent: topic/nghi_phep_nam\n  examples: |\n    - xin chào\n",
+        encoding="utf-8",
+    )
+    result = runner.invoke(main, ["validate"], env={**env, "CALIBRATION_FILE": str(calib)})
+    assert result.exit_code == 1
+    assert "topic/khong_co_chu_de" in result.output and "không có mục FAQ" in result.output
+    assert "'xin chào' cũng là câu huấn luyện" in result.output  # a leak between the sets is flagged
+
+
+def test_project_model_threshold_comes_from_the_calibration_set(project_models_dir):
+    """`train` keeps the CV threshold for reference and answers at the one chosen on calibration.yml."""
+    current = (project_models_dir / "CURRENT").read_text().strip()
+    meta = json.loads((project_models_dir / current / "metadata.json").read_text(encoding="utf-8"))
+    calib = meta["metrics"]["calibration"]
+    assert calib["file"] == "calibration.yml"
+    assert meta["thresholds"]["confidence"] == calib["threshold"]
+    assert "confidence_cv" in meta["thresholds"]
+    assert meta["thresholds"]["clarify_floor"] <= meta["thresholds"]["confidence"]
+    assert calib["n_topic"] >= 400 and 0 < calib["right"] <= calib["n_topic"]
+    calib_text = (ROOT / "nlu_data" / "calibration.yml").read_text(encoding="utf-8")
+    assert all(not f.endswith("calibration.yml") for f in meta["data_files"]) and "topic/" in calib_text
+
+
+def test_train_without_calibration_keeps_the_cv_threshold(runner, tmp_path):
+    out = tmp_path / "m"
+    missing = tmp_path / "none.yml"
+    result = runner.invoke(main, ["train", "--folds", "2", "--no-activate", "--out", str(out)],
+                           env={"MODELS_DIR": str(tmp_path / "models"), "CALIBRATION_FILE": str(missing)})
+    assert result.exit_code == 0, result.output
+    assert "Không có tệp hiệu chỉnh" in result.output
+    meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))
+    assert "calibration" not in meta["metrics"] and "confidence_cv" not in meta["thresholds"]
+
+
 def test_settings_lists_every_setting_and_hides_secrets(runner):
     result = runner.invoke(main, ["settings"], env={"FACEBOOK_APP_SECRET": "s3cret"})
     assert result.exit_code == 0

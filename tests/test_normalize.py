@@ -58,6 +58,12 @@ def test_money_and_years_are_not_mistaken_for_phone_numbers(norm):
     assert "5.310.000" in out and "2026" in out
 
 
+def test_money_written_the_chat_way_is_spelled_out(norm):
+    assert norm("lương 6tr với 6 tr, phụ cấp 500k") == "lương 6 triệu với 6 triệu , phụ cấp 500 nghìn"
+    assert norm("lương 4tr5 một tháng") == "lương 4 triệu 5 một tháng"
+    assert norm("được k ad") == "được không admin"  # a lone k is still "không"
+
+
 def test_elongation_collapsed_but_acronyms_kept():
     assert collapse_elongation("nhaaa") == "nha"
     assert collapse_elongation("điiii") == "đi"
@@ -75,8 +81,8 @@ def test_emoji_removed(norm):
 def test_teencode_expanded_as_whole_words(norm):
     assert norm("e ko dc nghỉ t7 vs cn à") == "em không được nghỉ thứ bảy với chủ nhật à"
     assert norm("cty đóng bhxh, bhtn, hđlđ") == "công ty đóng bảo hiểm xã hội, bảo hiểm thất nghiệp, hợp đồng lao động"
-    # "k" inside "50k" is not the teencode "k"
-    assert norm("phụ cấp 50k") == "phụ cấp 50k"
+    # "k" inside "50k" is not the teencode "k" (it is "nghìn")
+    assert norm("phụ cấp 50k") == "phụ cấp 50 nghìn"
 
 
 def test_strip_accents():

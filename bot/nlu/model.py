@@ -132,7 +132,7 @@ class NLUModel:
                 fallback = "out_of_scope" if "out_of_scope" in classes else None
                 results.append(ParseResult(original if isinstance(original, str) else "", fallback, 0.0, [], True, False))
                 continue
-            forced = self._forced_intent(text)
+            forced = self.rule_intent(text)
             if forced is not None:
                 results.append(ParseResult(original, forced, 1.0, [(forced, 1.0)], False, False))
                 continue
@@ -153,7 +153,8 @@ class NLUModel:
         return results
 
 
-    def _forced_intent(self, text: str) -> str | None:
+    def rule_intent(self, text: str) -> str | None:
+        """The intent a `regex:` block of the training data decides for ``text``, or None."""
         if not self.intent_patterns:
             return None
         from .normalize import strip_accents

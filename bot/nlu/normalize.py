@@ -7,7 +7,8 @@ The pipeline, in order:
    neither leak into features nor into logs.
 3. Lower-casing, emoji removed, elongations collapsed ("nhaaa" -> "nha").
 4. One tone-mark placement per syllable ("hoà" and "hòa" both become "hòa").
-5. Abbreviations and teencode expanded from a table maintainers edit (``nlu_data/abbreviations.yml``).
+5. Money amounts written the chat way ("6tr", "500k") spelled out.
+6. Abbreviations and teencode expanded from a table maintainers edit (``nlu_data/abbreviations.yml``).
 
 ``strip_accents`` removes every Vietnamese diacritic ("điều khoản" -> "dieu khoan"); the classifier
 uses it to build features that also match messages typed without diacritics.
@@ -152,6 +153,10 @@ _EMOJI_RE = re.compile(
 _TEXT_EMOTICON_RE = re.compile(r"(?<!\w)(?::\)+|:\(+|:d+|=\)+|<3|:v|\^\^|:p)(?!\w)", re.IGNORECASE)
 _REPEATED_PUNCT_RE = re.compile(r"([!?.,])\1+")
 _SPACE_RE = re.compile(r"\s+")
+# Money written the chat way: "6tr", "6 tr" -> "6 triệu"; "500k" -> "500 nghìn" (digits attached only:
+# a lone "k" is "không").
+_MILLION_RE = re.compile(r"(\d)\s?tr(?![^\W\d])")  # "4tr5" too
+_THOUSAND_RE = re.compile(r"(\d)k(?![\w])")
 
 
 def collapse_elongation(text: str) -> str:
@@ -247,6 +252,8 @@ class Normalizer:
         text = collapse_elongation(text)
         text = _REPEATED_PUNCT_RE.sub(r"\1", text)
         text = normalize_tone_placement(text)
+        text = _MILLION_RE.sub(r"\1 triệu ", text)
+        text = _THOUSAND_RE.sub(r"\1 nghìn", text)
         if self._abbr_re is not None:
             text = self._abbr_re.sub(lambda m: self._abbr[m.group(0)], text)
         return _SPACE_RE.sub(" ", text).strip()
