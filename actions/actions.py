@@ -140,8 +140,11 @@ class ActionHandoff(Action):
         parse = _parse_of(tracker)
         intent = (parse.get("intent") or {}).get("name")
         sla = int(res.settings["SLA_HOURS"])
-        entry = res.kb.for_intent(intent)
-        preface = entry.render(res.responses.context) if entry is not None and entry.escalate == "always" else None
+        # The entry's text comes first when the policy handed off *with* an answer (slot handoff_faq_id:
+        # a sure FAQ question that also reads like a dispute) or the entry is `escalate: always`.
+        faq_id = tracker.get_slot("handoff_faq_id")
+        entry = res.kb.get(faq_id) if faq_id else res.kb.for_intent(intent)
+        preface = entry.render(res.responses.context) if entry is not None and (faq_id or entry.escalate == "always") else None
         if tracker.get_slot("dry_run"):
             text = res.responses.text("utter_handoff_preview", sla_hours=sla)
             dispatcher.utter_message(text=f"{preface}\n\n{text}" if preface else text)

@@ -387,8 +387,11 @@ def _validate_calibration(settings, data, kb, counts, normalize, errors: list, w
     except TrainingDataError as exc:
         errors.append(str(exc))
         return
+    from .nlu.normalize import strip_accents
+
     topics = {e.topic for e in kb.entries} if kb is not None else set()
-    trained = {normalize(ex.text) for ex in data.examples}
+    # Compared without diacritics: training features and calibration both see the stripped form too.
+    trained = {strip_accents(normalize(ex.text)) for ex in data.examples}
     for ex in calib.examples:
         label = ex.intent
         if label.startswith("topic/"):
@@ -396,7 +399,7 @@ def _validate_calibration(settings, data, kb, counts, normalize, errors: list, w
                 errors.append(f"{ex.source}:{ex.line}: chủ đề '{label}' không có mục FAQ nào")
         elif label not in counts:
             errors.append(f"{ex.source}:{ex.line}: nhãn '{label}' không phải chủ đề (topic/…) hay ý định đã biết")
-        if normalize(ex.text) in trained:
+        if strip_accents(normalize(ex.text)) in trained:
             warnings.append(f"{ex.source}:{ex.line}: câu hiệu chỉnh '{ex.text}' cũng là câu huấn luyện; nên xóa khỏi một trong hai tập")
 
 

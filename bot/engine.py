@@ -158,6 +158,8 @@ class Engine:
         parse = self.parse(text)
         decision = self.decide(parse)
         slots = dict(slots or {})
+        if decision.handoff and decision.faq_id:
+            slots["handoff_faq_id"] = decision.faq_id  # ActionHandoff sends this entry's answer first
         if prepare is not None:
             prepare(decision, slots)
         messages, events = self.run_action(decision.action, parse, sender_id, slots)

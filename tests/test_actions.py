@@ -51,6 +51,18 @@ def test_handoff_issues_code_and_deadline_in_vietnam_time():
     assert slots["ticket_code"] == "CD-ABCDE" and slots["ticket_due_at"]
 
 
+def test_handoff_on_a_faq_intent_sends_the_answer_first():
+    """A question that also reads like a dispute: the worker gets the rule now, then the ticket code."""
+    slots = {"ticket_code_candidate": "CD-ACDEF", "handoff_faq_id": "tra_luong_dung_han"}
+    messages, _ = run(actions.ActionHandoff(), tracker("faq/tra_luong_dung_han", slots=slots))
+    text = messages[0]["text"]
+    assert "Căn cứ: " in text and "CD-ACDEF" in text
+    assert text.index("Căn cứ: ") < text.index("CD-ACDEF")
+    # Handed off while unsure of the FAQ intent: no guessed answer, just the ticket.
+    messages, _ = run(actions.ActionHandoff(), tracker("faq/tra_luong_dung_han", slots={"ticket_code_candidate": "CD-ACDEF"}))
+    assert "Căn cứ: " not in messages[0]["text"] and "CD-ACDEF" in messages[0]["text"]
+
+
 def test_handoff_dry_run_promises_no_code():
     messages, events = run(actions.ActionHandoff(), tracker("request_human", slots={"dry_run": True}))
     assert "CD-" not in messages[0]["text"]

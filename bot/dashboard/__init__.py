@@ -92,7 +92,8 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def inject():
-    return {"csrf_token": csrf_token, "status_labels": STATUS_LABELS, "channel_labels": CHANNEL_LABELS,
+    return {"csrf_token": csrf_token, "status_labels": STATUS_LABELS, "reason_labels": ticket_ops.REASON_LABELS_VI,
+            "channel_labels": CHANNEL_LABELS,
             "delivery_labels": DELIVERY_LABELS, "local_time": local_time, "org_name": runtime().settings["ORG_NAME"]}
 
 

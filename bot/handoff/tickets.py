@@ -25,6 +25,14 @@ STATUS_LABELS_VI = {
     "resolved": "Đã giải quyết",
     "closed": "Đã đóng",
 }
+# Why the bot handed a message to officers (Ticket.reason), as officers read it.
+REASON_LABELS_VI = {
+    "request_human": "Người lao động muốn gặp cán bộ",
+    "complaint": "Tranh chấp, khiếu nại cụ thể",
+    "feedback_unclear": "Người lao động thấy câu trả lời chưa rõ",
+    "escalate_always": "Chủ đề luôn do cán bộ trả lời",
+    "complaint_signal": "Câu hỏi có dấu hiệu tranh chấp (bot đã gửi câu trả lời FAQ)",
+}
 # Unambiguous alphabet for codes read aloud or retyped: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
 CODE_RE = re.compile(r"\bCD-?([" + CODE_ALPHABET + r"]{5})\b", re.IGNORECASE)
