@@ -16,7 +16,9 @@ low confidence, ``out_of_scope``       ``action_default_fallback`` (offers an of
 FAQ intent, unsure or top-2 too close  ``action_clarify`` ("Ý bạn là…?") if above the clarify floor
 FAQ intent, entry ``escalate: always`` ``action_handoff`` (with the entry's text)
 FAQ intent, ``complaint`` runner-up    ``action_handoff``: sure of the FAQ intent, with the entry's
-with at least ``COMPLAINT_SIGNAL``     text (the rule now, an officer for the dispute); unsure, alone
+with at least ``COMPLAINT_SIGNAL``,    text (the rule now, an officer for the dispute); unsure, alone
+or a dispute statement (see
+``bot.nlu.dialogue_act``)
 FAQ intent                             ``action_answer_faq``
 =====================================  ==========================================
 
@@ -118,8 +120,9 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
         return Decision(ACTION_FALLBACK, intent, confidence, reason="out_of_scope" if intent == OUT_OF_SCOPE else "no_faq")
     second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
     complaint = max((float(r["confidence"]) for r in ranking if r["name"] == "complaint"), default=0.0)
+    dispute = complaint >= COMPLAINT_SIGNAL or bool(parse.get("dispute_statement"))
     if confidence < threshold or confidence - second < margin:
-        if complaint >= COMPLAINT_SIGNAL:  # unsure, and it reads like a dispute: an officer, not a guess
+        if dispute:  # unsure, and it reads like a dispute: an officer, not a guess
             return Decision(ACTION_HANDOFF, intent, confidence, reason="complaint_signal")
         options = _clarify_options(ranking, kb, confidence) if confidence >= floor else []
         if options:
@@ -128,7 +131,7 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
         return Decision(ACTION_FALLBACK, intent, confidence, reason="low_confidence")
     if entry.escalate == "always":
         return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="escalate_always")
-    if complaint >= COMPLAINT_SIGNAL:
+    if dispute:
         return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="complaint_signal")
     return Decision(ACTION_ANSWER, intent, confidence, faq_id=entry.id)
 

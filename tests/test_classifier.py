@@ -174,3 +174,14 @@ def test_project_request_human_patterns(project_models_dir):
     ):
         assert model.rule_intent(text) is None, text
     assert model.parse("cho em xin số điện thoại của bệnh viện tỉnh").intent == "out_of_scope"
+
+
+def test_project_model_flags_stated_disputes(project_models_dir):
+    from bot.nlu.model import ModelRegistry
+
+    model = ModelRegistry(project_models_dir).load_current()
+    stated = model.parse("Cty trả lương cho tụi em trễ 15-20 ngày mỗi tháng")
+    asked = model.parse("cty trả lương trễ 15 ngày có sao không ạ?")
+    assert stated.dispute_statement and not asked.dispute_statement
+    assert stated.to_rasa()["dispute_statement"] is True
+

@@ -3,6 +3,7 @@
 import pytest
 
 from bot.knowledge import KnowledgeBase
+from bot.nlu.dialogue_act import is_dispute_statement
 from bot.policy import ACTION_ANSWER, ACTION_CLARIFY, ACTION_FALLBACK, ACTION_HANDOFF, COMPLAINT_SIGNAL, decide
 
 from .conftest import ROOT
@@ -55,3 +56,23 @@ def test_out_of_scope_is_never_answered(kb):
 def test_escalate_always_entry_hands_off_with_its_id(kb):
     d = decide(parse([("faq/ct_tet_sum_vay", 0.99)]), kb, threshold=0.5)
     assert (d.action, d.faq_id, d.reason) == (ACTION_HANDOFF, "ct_tet_sum_vay", "escalate_always")
+
+
+def test_a_stated_dispute_is_answered_and_handed_off(kb):
+    p = parse([("faq/tra_luong_dung_han", 0.97), ("complaint", 0.01)])
+    p["dispute_statement"] = True
+    d = decide(p, kb, threshold=0.9)
+    assert (d.action, d.faq_id, d.reason) == (ACTION_HANDOFF, "tra_luong_dung_han", "complaint_signal")
+
+
+@pytest.mark.parametrize("plain, expected", [
+    ("cong ty tra luong cho bon em tre 15 ngay moi thang", True),
+    ("cong ty tra luong tre 15 ngay moi thang", False),  # whose wages? not said
+    ("chu xuong giu can cuoc cua cong nhan de khong cho nghi", True),
+    ("cong ty tra luong tre 15 ngay co sao khong", False),  # a question about the rule
+    ("cong ty tra luong tre thi phai lam sao", False),
+    ("luong toi thieu vung 2026", False),  # nobody's account of anything
+    ("em nghi phep nam duoc 12 ngay", False),  # no employer in it
+])
+def test_dispute_statement(plain, expected):
+    assert is_dispute_statement(plain) is expected

@@ -30,6 +30,8 @@ import numpy as np
 import sklearn
 
 from .classifier import IntentClassifier
+from .dialogue_act import is_dispute_statement
+from .normalize import strip_accents
 
 logger = logging.getLogger(__name__)
 
@@ -76,14 +78,16 @@ class ParseResult:
     ranking: list[tuple[str, float]]
     low_confidence: bool
     ambiguous: bool
+    dispute_statement: bool = False  # see bot.nlu.dialogue_act
 
     def to_rasa(self) -> dict:
-        """The Rasa ``/model/parse`` response shape."""
+        """The Rasa ``/model/parse`` response shape (plus ``dispute_statement``, which Rasa lacks)."""
         return {
             "text": self.text,
             "intent": {"name": self.intent, "confidence": self.confidence},
             "intent_ranking": [{"name": n, "confidence": c} for n, c in self.ranking],
             "entities": [],
+            "dispute_statement": self.dispute_statement,
         }
 
 
@@ -132,7 +136,8 @@ class NLUModel:
                 fallback = "out_of_scope" if "out_of_scope" in classes else None
                 results.append(ParseResult(original if isinstance(original, str) else "", fallback, 0.0, [], True, False))
                 continue
-            forced = self.rule_intent(text)
+            plain = self._plain(text)
+            forced = self._rule_intent_plain(plain)
             if forced is not None:
                 results.append(ParseResult(original, forced, 1.0, [(forced, 1.0)], False, False))
                 continue
@@ -148,6 +153,7 @@ class NLUModel:
                     ranking=ranking,
                     low_confidence=top1 < self.threshold,
                     ambiguous=(top1 - top2) < self.margin,
+                    dispute_statement=is_dispute_statement(plain),
                 )
             )
         return results
@@ -155,11 +161,13 @@ class NLUModel:
 
     def rule_intent(self, text: str) -> str | None:
         """The intent a `regex:` block of the training data decides for ``text``, or None."""
-        if not self.intent_patterns:
-            return None
-        from .normalize import strip_accents
+        return self._rule_intent_plain(self._plain(text))
 
-        plain = strip_accents(self.classifier.features_._normalizer()(text))
+    def _plain(self, text: str) -> str:
+        """The normalised text without diacritics, as rules and dialogue-act checks see it."""
+        return strip_accents(self.classifier.features_._normalizer()(text))
+
+    def _rule_intent_plain(self, plain: str) -> str | None:
         for name, pattern in self.intent_patterns:
             if pattern.search(plain):
                 return name
