@@ -185,3 +185,17 @@ def test_project_model_flags_stated_disputes(project_models_dir):
     assert stated.dispute_statement and not asked.dispute_statement
     assert stated.to_rasa()["dispute_statement"] is True
 
+
+
+def test_fast_tfidf_path_matches_scikit_learn(tiny):
+    """TextFeatures.transform skips scikit-learn's per-call validation; the numbers must not change."""
+    from bot.nlu.features import TextFeatures, _tfidf_transform
+
+    texts, _ = tiny
+    features = TextFeatures().fit(texts)
+    queries = ["nghỉ phép năm được mấy ngày", "", "xyz", "lương lương lương tối thiểu"] + list(texts[:5])
+    rendered = features.render(queries)
+    for view, docs in rendered.items():
+        vec = features.vectorizers_[view]
+        expected = vec.transform(docs).toarray()
+        assert np.allclose(_tfidf_transform(vec, docs).toarray(), expected, atol=1e-6), view

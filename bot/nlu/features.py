@@ -17,7 +17,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 from sklearn.base import BaseEstimator, TransformerMixin
-from sklearn.feature_extraction.text import TfidfVectorizer
+from sklearn.feature_extraction.text import CountVectorizer, TfidfVectorizer
 from sklearn.utils.validation import check_is_fitted
 
 from .normalize import Normalizer, strip_accents
@@ -40,7 +40,7 @@ def _views(word_variant: str, char_variant: str) -> list[str]:
     return views
 
 
-class TextFeatures(TransformerMixin, BaseEstimator):
+class TextFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
     """Turn raw messages into a sparse TF-IDF matrix (word + character n-grams).
 
     Parameters follow scikit-learn conventions: stored as given, validated in ``fit``.
@@ -139,10 +139,33 @@ class TextFeatures(TransformerMixin, BaseEstimator):
             if vec is None:
                 blocks.append(sp.csr_matrix((len(docs), 0), dtype=np.float32))
             else:
-                blocks.append(vec.transform(docs))
+                blocks.append(_tfidf_transform(vec, docs))
         return sp.hstack(blocks, format="csr")
 
     def __getstate__(self):
         state = self.__dict__.copy()
         state.pop("_normalizer_cache", None)
         return state
+
+
+def _tfidf_transform(vec: TfidfVectorizer, docs: list[str]):
+    """``vec.transform(docs)`` without scikit-learn's per-call input validation.
+
+    For one chat message the validation (which looks for pandas/polars inputs) costs more than the
+    arithmetic. Same result: counts from the fitted vocabulary, sublinear tf, idf, L2 row norm
+    (tests/test_classifier.py compares it with ``vec.transform``).
+    """
+    if vec.norm != "l2" or not vec.use_idf or vec.binary:
+        return vec.transform(docs)
+    counts = CountVectorizer.transform(vec, docs)
+    data = counts.data.astype(np.float32)
+    if vec.sublinear_tf:
+        np.log(data, out=data)
+        data += 1.0
+    data *= vec.idf_[counts.indices]
+    rows = np.repeat(np.arange(counts.shape[0]), np.diff(counts.indptr))
+    norms = np.sqrt(np.bincount(rows, weights=data * data, minlength=counts.shape[0]))
+    norms[norms == 0.0] = 1.0
+    data /= norms[rows].astype(np.float32)
+    return sp.csr_matrix((data, counts.indices, counts.indptr), shape=counts.shape)
+

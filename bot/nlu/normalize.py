@@ -168,14 +168,19 @@ def collapse_elongation(text: str) -> str:
 
     def fix(match: re.Match[str]) -> str:
         word = match.group(0)
-        if len(set(strip_accents(word).lower())) == 1:
+        bases = strip_accents(word).lower()
+        if len(bases) != len(word):  # not one base letter per character: compare letter by letter
+            bases = "".join(strip_accents(ch).lower()[:1] or ch for ch in word)
+        if not _has_run(bases, 3):
+            return word  # the common case: nothing elongated
+        if len(set(bases)) == 1:
             return word  # "kkkkk" is laughter, not the teencode "k"
         out: list[str] = []
         i = 0
         while i < len(word):
-            base = strip_accents(word[i]).lower()
+            base = bases[i]
             j = i + 1
-            while j < len(word) and strip_accents(word[j]).lower() == base:
+            while j < len(word) and bases[j] == base:
                 j += 1
             run = j - i
             if run >= 3 and (base in _PLAIN_VOWELS or j == len(word)):
@@ -189,6 +194,15 @@ def collapse_elongation(text: str) -> str:
 
 
 _PLAIN_VOWELS = set("aeiouy")
+
+
+def _has_run(s: str, n: int) -> bool:
+    run = 1
+    for a, b in zip(s, s[1:]):
+        run = run + 1 if a == b else 1
+        if run >= n:
+            return True
+    return False
 
 
 # --- abbreviations ------------------------------------------------------------------------------
