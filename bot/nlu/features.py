@@ -75,8 +75,11 @@ class TextFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
             self._normalizer_cache = cached
         return cached[1]
 
-    def render(self, texts) -> dict[str, list[str]]:
-        """Normalise, segment and render each text into the views this transformer uses."""
+    def render(self, texts, plain_out: list[str] | None = None) -> dict[str, list[str]]:
+        """Normalise, segment and render each text into the views this transformer uses.
+
+        ``plain_out``, if given, receives each normalised text without diacritics (what the
+        `regex:` rules and the dialogue-act check read), so callers need not normalise twice."""
         normalize = self._normalizer()
         segment = default_segmenter()
         views = _views(self.word_variant, self.char_variant)
@@ -91,8 +94,12 @@ class TextFeatures(TransformerMixin, BaseEstimator, auto_wrap_output_keys=None):
                     out["ws"].append(strip_accents(words))
             if "c" in out:
                 out["c"].append(norm)
-            if "cs" in out:
-                out["cs"].append(strip_accents(norm))
+            if "cs" in out or plain_out is not None:
+                plain = strip_accents(norm)
+                if "cs" in out:
+                    out["cs"].append(plain)
+                if plain_out is not None:
+                    plain_out.append(plain)
         return out
 
     def _make_vectorizer(self, view: str) -> TfidfVectorizer:

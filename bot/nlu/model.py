@@ -124,19 +124,21 @@ class NLUModel:
         clean = [(t if isinstance(t, str) else "")[:MAX_PARSE_CHARS] for t in texts]
         # Inputs are our own sparse matrices: skip scikit-learn's per-call validation, which costs
         # more than the arithmetic for a single message.
+        features = self.classifier.features_
+        plains: list[str] = []
+        rendered = features.render(clean, plain_out=plains)  # normalised once, for features and rules
         with sklearn.config_context(assume_finite=True, skip_parameter_validation=True):
-            matrix = self.classifier.features_.transform(clean)
+            matrix = features.transform_rendered(rendered)
             proba = self.classifier._proba_from_matrix(matrix)
         known = matrix.getnnz(axis=1)
         classes = self.classifier.classes_
         results = []
-        for text, row, n_known, original in zip(clean, proba, known, texts):
+        for text, row, n_known, original, plain in zip(clean, proba, known, texts, plains):
             if not text.strip() or n_known == 0:
                 # Nothing to classify (empty, emoji-only, punctuation): confidence 0.
                 fallback = "out_of_scope" if "out_of_scope" in classes else None
                 results.append(ParseResult(original if isinstance(original, str) else "", fallback, 0.0, [], True, False))
                 continue
-            plain = self._plain(text)
             forced = self._rule_intent_plain(plain)
             if forced is not None:
                 results.append(ParseResult(original, forced, 1.0, [(forced, 1.0)], False, False))
