@@ -543,7 +543,7 @@ def worker(ctx: _Context):
     import signal
     import threading
 
-    from .web.runtime import Runtime
+    from .runtime import Runtime
 
     runtime = Runtime(ctx.settings)
     if runtime.db_error:

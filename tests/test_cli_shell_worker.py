@@ -24,7 +24,7 @@ def test_redis_worker_processes_what_the_server_accepted(channel_config, fake_gr
     import redis
 
     from server import create_app
-    from bot.web.runtime import Runtime
+    from bot.runtime import Runtime
     from bot.workers import INBOX_KEY, OUTBOX_KEY
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")

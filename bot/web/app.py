@@ -10,7 +10,7 @@ from flask import Flask
 
 from ..config import Settings
 from .errors import register_error_handlers
-from .runtime import Runtime
+from ..runtime import Runtime
 
 logger = logging.getLogger(__name__)
 

@@ -9,17 +9,17 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from ..channels.messenger import MessengerSender
-from ..channels.zalo import ZaloSender
-from ..config import Settings
-from ..conversation import ConversationService, Inbox
-from ..engine import Engine
-from ..nlu.model import ModelError, ModelRegistry
-from ..outbox import OutboxSender
-from ..storage import Database, DatabaseUnavailable
-from ..storage.models import OutboxMessage, utcnow
-from ..storage.tokens import DatabaseTokenStore
-from ..workers import Workers
+from .channels.messenger import MessengerSender
+from .channels.zalo import ZaloSender
+from .config import Settings
+from .conversation import ConversationService, Inbox
+from .engine import Engine
+from .nlu.model import ModelError, ModelRegistry
+from .outbox import OutboxSender
+from .storage import Database, DatabaseUnavailable
+from .storage.models import OutboxMessage, utcnow
+from .storage.tokens import DatabaseTokenStore
+from .workers import Workers
 
 logger = logging.getLogger(__name__)
 
@@ -152,3 +152,10 @@ class Runtime:
             "database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect},
             "model": {"ok": model is not None, "version": model.version if model else None, "error": self.model_error},
         }
+
+
+def current_runtime() -> Runtime:
+    """The runtime of the Flask app handling the current request (the one accessor)."""
+    from flask import current_app
+
+    return current_app.extensions["bot"]
