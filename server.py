@@ -1,7 +1,8 @@
 """Flask entry point.
 
-``create_app(config=None)`` builds the application (tests pass a dict of settings);
-``python server.py`` serves it with waitress on HOST:PORT (default 127.0.0.1:5005).
+``create_app(config=None, runtime=None)`` builds the application (tests pass a dict of settings,
+or a prepared runtime); ``python server.py`` sets up logging, migrates the database, loads the
+model, starts the workers and serves with waitress on HOST:PORT (default 127.0.0.1:5005).
 """
 
 from __future__ import annotations
@@ -9,6 +10,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot.config import Settings
+from bot.runtime import Runtime
 from bot.web.app import create_app
 
 __all__ = ["create_app"]
@@ -17,16 +20,19 @@ __all__ = ["create_app"]
 def main() -> None:
     from waitress import serve
 
-    app = create_app()
-    settings = app.config["BOT_SETTINGS"]
+    settings = Settings.load()
+    logging.basicConfig(level=getattr(logging, str(settings["LOG_LEVEL"]).upper(), logging.INFO),
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    runtime = Runtime(settings).prepare()
+    app = create_app(runtime=runtime)
+    runtime.start()
     host, port = settings["HOST"], int(settings["PORT"])
-    log = logging.getLogger("server")
-    log.info("serving on http://%s:%s", host, port)
+    logging.getLogger("server").info("serving on http://%s:%s", host, port)
     print(f"Trợ lý công đoàn đang chạy: http://{host}:{port}/  (bảng điều khiển: http://{host}:{port}/dashboard/)", file=sys.stderr, flush=True)
     try:
         serve(app, host=host, port=port, threads=int(settings["SERVER_THREADS"]), ident="congdoan-bot")
     finally:
-        app.extensions["bot"].shutdown()
+        runtime.shutdown()
 
 
 if __name__ == "__main__":

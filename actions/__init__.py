@@ -1,12 +1,14 @@
 """Custom actions in rasa-sdk style.
 
-The engine runs these classes in-process; ``python -m rasa_sdk --actions actions`` serves the same
-classes to a Rasa deployment. Actions read everything they need from the tracker (latest message,
-slots) and the knowledge base, and report what should happen through events (``SlotSet``).
+The engine runs these classes in-process (``ACTIONS`` is the one registry it builds them from);
+``python -m rasa_sdk --actions actions`` serves the same classes to a Rasa deployment. Actions
+read everything they need from the tracker (latest message, slots) and the knowledge base, and
+only render: they decide nothing and write nothing.
 """
 
-from .actions import (  # noqa: F401  (re-exported for the rasa-sdk executor)
+from .actions import (
     ActionAnswerFAQ,
+    ActionAttachment,
     ActionClarify,
     ActionDefaultFallback,
     ActionEmpty,
@@ -15,3 +17,17 @@ from .actions import (  # noqa: F401  (re-exported for the rasa-sdk executor)
     ActionSmalltalk,
     ActionTicketStatus,
 )
+
+ACTIONS = (
+    ActionAnswerFAQ,
+    ActionAttachment,
+    ActionClarify,
+    ActionDefaultFallback,
+    ActionEmpty,
+    ActionFeedback,
+    ActionHandoff,
+    ActionSmalltalk,
+    ActionTicketStatus,
+)
+
+__all__ = [cls.__name__ for cls in ACTIONS] + ["ACTIONS"]

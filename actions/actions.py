@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import abc
 import datetime as dt
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -11,9 +12,8 @@ from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import policy
-from bot.handoff.tickets import new_code as new_ticket_code
 
-from . import resources
+from .resources import Resources, for_action_server
 
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
@@ -47,15 +47,34 @@ def _parse_of(tracker: Tracker) -> dict:
     return tracker.latest_message or {}
 
 
-class ActionAnswerFAQ(Action):
+class BotAction(Action, abc.ABC):
+    """An action that renders from the knowledge base and reply templates it is given.
+
+    The engine passes its own ``Resources``; the rasa-sdk action server instantiates the class
+    without arguments, and the resources are then loaded from the settings on first use.
+    """
+
+    def __init__(self, resources: Resources | None = None):
+        self._resources = resources
+
+    @abc.abstractmethod
+    def name(self) -> str:
+        """The action's Rasa name (abstract: the rasa-sdk executor skips this base class)."""
+
+    @property
+    def res(self) -> Resources:
+        return self._resources or for_action_server()
+
+
+class ActionAnswerFAQ(BotAction):
     def name(self) -> str:
         return policy.ACTION_ANSWER
 
     def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: dict[str, Any]) -> list[dict]:
-        res = resources.get()
+        res = self.res
         entry = res.kb.for_intent((_parse_of(tracker).get("intent") or {}).get("name"))
         if entry is None:
-            return ActionDefaultFallback().run(dispatcher, tracker, domain)
+            return ActionDefaultFallback(self._resources).run(dispatcher, tracker, domain)
         buttons = [BUTTON_HELPFUL, BUTTON_UNCLEAR]
         for rid in entry.related[:3]:
             related = res.kb.get(rid)
@@ -65,12 +84,12 @@ class ActionAnswerFAQ(Action):
         return [SlotSet("last_faq_id", entry.id)]
 
 
-class ActionClarify(Action):
+class ActionClarify(BotAction):
     def name(self) -> str:
         return policy.ACTION_CLARIFY
 
     def run(self, dispatcher, tracker, domain):
-        res = resources.get()
+        res = self.res
         parse = _parse_of(tracker)
         top = float((parse.get("intent") or {}).get("confidence") or 0.0)
         options = policy._clarify_options(parse.get("intent_ranking") or [], res.kb, top)
@@ -80,31 +99,31 @@ class ActionClarify(Action):
         return [SlotSet("clarify_options", list(options))]
 
 
-class ActionDefaultFallback(Action):
+class ActionDefaultFallback(BotAction):
     def name(self) -> str:
         return policy.ACTION_FALLBACK
 
     def run(self, dispatcher, tracker, domain):
-        res = resources.get()
+        res = self.res
         dispatcher.utter_message(text=res.responses.text("utter_fallback", sla_hours=res.settings["SLA_HOURS"]), buttons=[BUTTON_OFFICER])
         return []
 
 
-class ActionEmpty(Action):
+class ActionEmpty(BotAction):
     def name(self) -> str:
         return policy.ACTION_EMPTY
 
     def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text=resources.get().responses.text("utter_empty_message"))
+        dispatcher.utter_message(text=self.res.responses.text("utter_empty_message"))
         return []
 
 
-class ActionSmalltalk(Action):
+class ActionSmalltalk(BotAction):
     def name(self) -> str:
         return policy.ACTION_SMALLTALK
 
     def run(self, dispatcher, tracker, domain):
-        res = resources.get()
+        res = self.res
         intent = (_parse_of(tracker).get("intent") or {}).get("name")
         template = policy.SMALLTALK_INTENTS.get(intent, "utter_affirm_deny")
         buttons = None
@@ -116,57 +135,60 @@ class ActionSmalltalk(Action):
         return []
 
 
-class ActionFeedback(Action):
+class ActionFeedback(BotAction):
     def name(self) -> str:
         return policy.ACTION_FEEDBACK
 
     def run(self, dispatcher, tracker, domain):
-        dispatcher.utter_message(text=resources.get().responses.text("utter_feedback_good"))
+        dispatcher.utter_message(text=self.res.responses.text("utter_feedback_good"))
         return [SlotSet("feedback", {"faq_id": tracker.get_slot("last_faq_id"), "helpful": True})]
 
 
-class ActionHandoff(Action):
-    """Open a ticket: pick its code and deadline, tell the worker, and report both as slots.
+class ActionHandoff(BotAction):
+    """Tell the worker their question went to an officer: the ticket code and the deadline.
 
-    The engine creates the ticket from the ``ticket_code``/``ticket_due_at``/``handoff_reason``
-    slots. When the tracker says ``dry_run`` (``python -m bot ask``), no code is promised.
+    The ticket itself is opened by ``bot.handoff.tickets.open_ticket`` before this action runs, and
+    reaches it as the slots ``ticket_code`` and ``ticket_due_at``. Without them (``python -m bot
+    ask``, ``shell``) no code is promised: the worker would be told what *would* happen.
     """
 
     def name(self) -> str:
         return policy.ACTION_HANDOFF
 
     def run(self, dispatcher, tracker, domain):
-        res = resources.get()
-        parse = _parse_of(tracker)
-        intent = (parse.get("intent") or {}).get("name")
+        res = self.res
+        intent = (_parse_of(tracker).get("intent") or {}).get("name")
         sla = int(res.settings["SLA_HOURS"])
         # The entry's text comes first when the policy handed off *with* an answer (slot handoff_faq_id:
         # a sure FAQ question that also reads like a dispute) or the entry is `escalate: always`.
         faq_id = tracker.get_slot("handoff_faq_id")
         entry = res.kb.get(faq_id) if faq_id else res.kb.for_intent(intent)
         preface = entry.render(res.responses.context) if entry is not None and (faq_id or entry.escalate == "always") else None
-        if tracker.get_slot("dry_run"):
+        code, due = tracker.get_slot("ticket_code"), tracker.get_slot("ticket_due_at")
+        if code and due:
+            text = res.responses.text("utter_handoff", ticket_code=code, sla_hours=sla,
+                                      due_at=format_local(dt.datetime.fromisoformat(due)))
+        else:
             text = res.responses.text("utter_handoff_preview", sla_hours=sla)
-            dispatcher.utter_message(text=f"{preface}\n\n{text}" if preface else text)
-            return [SlotSet("handoff_reason", intent)]
-        code = tracker.get_slot("ticket_code_candidate") or new_ticket_code()
-        now = dt.datetime.now(dt.timezone.utc)
-        due = now + dt.timedelta(hours=sla)
-        text = res.responses.text("utter_handoff", ticket_code=code, sla_hours=sla, due_at=format_local(due))
         dispatcher.utter_message(text=f"{preface}\n\n{text}" if preface else text)
-        return [
-            SlotSet("ticket_code", code),
-            SlotSet("ticket_due_at", due.isoformat()),
-            SlotSet("handoff_reason", intent),
-        ]
+        return []
 
 
-class ActionTicketStatus(Action):
+class ActionAttachment(BotAction):
+    def name(self) -> str:
+        return policy.ACTION_ATTACHMENT
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=self.res.responses.text("utter_attachment"))
+        return []
+
+
+class ActionTicketStatus(BotAction):
     def name(self) -> str:
         return policy.ACTION_STATUS
 
     def run(self, dispatcher, tracker, domain):
-        res = resources.get()
+        res = self.res
         code = tracker.get_slot("ticket_code")
         status = tracker.get_slot("ticket_status")
         if not code or status in (None, "resolved", "closed"):

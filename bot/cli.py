@@ -513,7 +513,7 @@ def shell(ctx: _Context, model_dir, debug):
     except (ModelError, KnowledgeBaseError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo("Trò chuyện với bot. Gõ /exit để thoát.\n")
-    slots: dict = {"dry_run": True}
+    slots: dict = {}
     buttons: list[dict] = []
     while True:
         try:
@@ -545,7 +545,7 @@ def worker(ctx: _Context):
 
     from .runtime import Runtime
 
-    runtime = Runtime(ctx.settings)
+    runtime = Runtime(ctx.settings).prepare()
     if runtime.db_error:
         raise click.ClickException(runtime.db_error)
     stop = threading.Event()

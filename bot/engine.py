@@ -1,8 +1,11 @@
-"""The conversation engine core: message in, replies and events out. No Flask, no channels.
+"""The conversation engine core: message in, replies out. No Flask, no channels, no storage.
 
-``Engine`` ties together the NLU model, the knowledge base, the policy and the actions. It is built
-once (``Engine.from_settings``) and shared by the CLI, the HTTP API and the channel workers.
-Conversation state and tickets live in ``bot.conversation`` (database); this module is stateless.
+``Engine`` ties together the NLU model, the knowledge base, the policy and the actions, in two
+steps: ``understand(text)`` (NLU, then the policy's decision) and ``act(understood, slots)`` (run
+the chosen rasa-sdk action, which only renders what it is given). The dialogue
+(``bot.dialogue``) does the bookkeeping between the two, such as opening a ticket. ``respond``
+does both for the stateless CLI (``ask``, ``shell``). Built once (``Engine.from_settings``) and
+shared by the CLI, the HTTP API and the workers.
 """
 
 from __future__ import annotations
@@ -13,26 +16,31 @@ import re
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from pathlib import Path
 
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions as actions_pkg
-from actions import resources as action_resources
+from actions.resources import Resources
 
 from . import policy
 from .config import Settings
-from .knowledge import KnowledgeBase
-from .nlu.model import ModelRegistry, NLUModel
-from .responses import Responses
+from .nlu.model import ModelNotFoundError, ModelRegistry, NLUModel, TRAIN_HINT
 
 logger = logging.getLogger(__name__)
 
 # "/faq/nghi_phep_nam", "/request_human": a button payload naming an intent directly (Rasa style).
 _PAYLOAD_RE = re.compile(r"^/([a-z_]+(?:/[a-z0-9_]+)?)$")
 PARSE_CACHE_SIZE = 4096
-PAYLOAD_INTENTS = {"request_human", "feedback_good", "feedback_unclear", "greet", "ticket_status"}
+PAYLOAD_INTENTS = {"request_human", "feedback_good", "feedback_unclear", "greet", "ticket_status", "attachment"}
+
+
+@dataclass(frozen=True)
+class Understanding:
+    """What the bot made of one message: the Rasa-style parse and the policy's decision."""
+
+    parse: dict
+    decision: policy.Decision
 
 
 @dataclass
@@ -65,17 +73,15 @@ class Turn:
 
 
 class Engine:
-    def __init__(self, model: NLUModel | None, kb: KnowledgeBase, responses: Responses, settings: Settings):
-        self.kb = kb
-        self.responses = responses
-        self.settings = settings
+    def __init__(self, model: NLUModel | None, resources: Resources):
+        self.resources = resources
         self._model = model
         self._model_lock = threading.Lock()
-        # Parse results per text for the current model: lets the conversation service run the NLU
-        # before it opens its write transaction, and serves repeated messages ("xin chào") cheaply.
+        # Parse results per text for the current model: the dialogue runs the NLU before it opens
+        # its write transaction (``parse`` then ``understand(parse=…)``), and repeated messages
+        # ("xin chào") are served cheaply.
         self._parse_cache: OrderedDict[str, dict] = OrderedDict()
-        self._actions = {cls().name(): cls() for cls in _action_classes()}
-        action_resources.configure(action_resources.Resources(kb, responses, settings))
+        self._actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, model: NLUModel | None = None, load_model: bool = True) -> "Engine":
@@ -84,12 +90,22 @@ class Engine:
         Raises ``bot.nlu.model.ModelError`` with a clear message if no usable model exists and
         ``load_model`` is true.
         """
-        settings = settings or Settings.load()
-        kb = KnowledgeBase.load(settings["FAQ_DIR"])
-        responses = Responses.load(Path(settings["NLU_DATA_DIR"]) / "responses.yml", settings.org_context())
+        resources = Resources.load(settings or Settings.load())
         if model is None and load_model:
-            model = ModelRegistry(settings["MODELS_DIR"]).load_current()
-        return cls(model, kb, responses, settings)
+            model = ModelRegistry(resources.settings["MODELS_DIR"]).load_current()
+        return cls(model, resources)
+
+    @property
+    def kb(self):
+        return self.resources.kb
+
+    @property
+    def responses(self):
+        return self.resources.responses
+
+    @property
+    def settings(self) -> Settings:
+        return self.resources.settings
 
     # -- model -----------------------------------------------------------------------------------
     @property
@@ -113,8 +129,6 @@ class Engine:
                         "intent_ranking": [{"name": name, "confidence": 1.0}], "entities": []}
         model = self._model
         if model is None:
-            from .nlu.model import ModelNotFoundError, TRAIN_HINT
-
             raise ModelNotFoundError(f"Chưa nạp mô hình NLU. Hãy huấn luyện mô hình bằng lệnh: {TRAIN_HINT}")
         with self._model_lock:
             cached = self._parse_cache.get(text)
@@ -129,19 +143,35 @@ class Engine:
                     self._parse_cache.popitem(last=False)
         return result
 
-    def decide(self, parse: dict) -> policy.Decision:
+    def decide(self, parse: dict, ticket_open: bool = False) -> policy.Decision:
         m = self._model
         if m is None:
-            return policy.decide(parse, self.kb)
-        return policy.decide(parse, self.kb, m.threshold, m.margin, m.clarify_floor)
+            return policy.decide(parse, self.kb, ticket_open=ticket_open)
+        return policy.decide(parse, self.kb, m.threshold, m.margin, m.clarify_floor, ticket_open=ticket_open)
+
+    def understand(self, text: str, ticket_open: bool = False, parse: dict | None = None) -> Understanding:
+        """NLU (unless ``parse`` of this very text is given) and the policy's decision."""
+        parse = parse if parse is not None and parse.get("text") == text else self.parse(text)
+        return Understanding(parse, self.decide(parse, ticket_open))
 
     # -- acting ----------------------------------------------------------------------------------
-    def run_action(self, name: str, parse: dict, sender_id: str, slots: dict | None = None) -> tuple[list[dict], list[dict]]:
-        """Run one action in-process with a rasa-sdk tracker; returns (messages, events)."""
+    def act(self, understood: Understanding, slots: dict | None = None, sender_id: str = "cli") -> Turn:
+        """Run the decided action in-process with a rasa-sdk tracker.
+
+        ``slots`` carry what the action renders: the conversation's persistent slots and, for a
+        hand-off or a status question, the ticket (``ticket_code``, ``ticket_status``,
+        ``ticket_due_at``). Without a ticket, the hand-off action renders a preview.
+        """
+        decision = understood.decision
+        slots = dict(slots or {})
+        if decision.handoff and decision.faq_id:
+            slots["handoff_faq_id"] = decision.faq_id  # ActionHandoff sends this entry's answer first
+        if decision.action == policy.ACTION_LISTEN:
+            return Turn(understood.parse, decision, [], [])
         tracker = Tracker(
             sender_id=sender_id,
-            slots=dict(slots or {}),
-            latest_message=parse,
+            slots=slots,
+            latest_message=understood.parse,
             events=[],
             paused=False,
             followup_action=None,
@@ -149,29 +179,13 @@ class Engine:
             latest_action_name=None,
         )
         dispatcher = CollectingDispatcher()
-        events = self._actions[name].run(dispatcher, tracker, {}) or []
-        return dispatcher.messages, events
+        events = self._actions[decision.action].run(dispatcher, tracker, {}) or []
+        return Turn(understood.parse, decision, dispatcher.messages, events)
 
-    def respond(self, text: str, sender_id: str = "cli", slots: dict | None = None, prepare=None) -> Turn:
-        """Understand, decide and act. ``prepare(decision, slots)`` may add slots the chosen action
-        needs (the conversation service looks tickets up only when the action uses them)."""
-        parse = self.parse(text)
-        decision = self.decide(parse)
-        slots = dict(slots or {})
-        if decision.handoff and decision.faq_id:
-            slots["handoff_faq_id"] = decision.faq_id  # ActionHandoff sends this entry's answer first
-        if prepare is not None:
-            prepare(decision, slots)
-        messages, events = self.run_action(decision.action, parse, sender_id, slots)
-        return Turn(parse, decision, messages, events)
+    def respond(self, text: str, sender_id: str = "cli", slots: dict | None = None) -> Turn:
+        """Understand and act, with no conversation behind it: ``ask``, ``shell``, benchmarks."""
+        return self.act(self.understand(text), slots, sender_id)
 
     def ask(self, text: str) -> Turn:
         """Stateless answer for ``python -m bot ask``: nothing is stored, no ticket is opened."""
-        return self.respond(text, sender_id="ask", slots={"dry_run": True})
-
-
-def _action_classes():
-    return [
-        actions_pkg.ActionAnswerFAQ, actions_pkg.ActionClarify, actions_pkg.ActionDefaultFallback, actions_pkg.ActionEmpty,
-        actions_pkg.ActionFeedback, actions_pkg.ActionHandoff, actions_pkg.ActionSmalltalk, actions_pkg.ActionTicketStatus,
-    ]
+        return self.respond(text, sender_id="ask")

@@ -148,3 +148,24 @@ class OutboxSender:
                     settled += 1
                 session.execute(stmt.values(attempts=attempts, last_error=error, **values))
         return settled
+
+
+def pull(db: Database, channel: str, recipient_id: str, after: int, limit: int = 50) -> list[dict]:
+    """Officer replies waiting for a pull channel's client (the web widget polls), newer than
+    ``after``; they count as delivered once fetched."""
+    with db.session() as session:
+        rows = session.scalars(
+            select(OutboxMessage)
+            .where(OutboxMessage.channel == channel, OutboxMessage.recipient_id == recipient_id, OutboxMessage.id > after,
+                   OutboxMessage.author == "officer")
+            .order_by(OutboxMessage.id)
+            .limit(limit)
+        ).all()
+        now = utcnow()
+        out = []
+        for row in rows:
+            if row.status == "pending":
+                row.status = "sent"
+                row.sent_at = now
+            out.append({"id": row.id, "text": row.body.get("text", ""), "buttons": row.body.get("buttons") or []})
+        return out

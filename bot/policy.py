@@ -3,9 +3,13 @@
 This is the rule table of the product; it knows nothing about channels or storage.
 
 =====================================  ==========================================
-NLU result                             action
+NLU result (and state)                 action
 =====================================  ==========================================
+a ticket is open, ``ticket_status``    ``action_ticket_status`` (code, status, deadline)
+a ticket is open, anything else        ``action_listen``: the bot stays silent, the message
+                                       joins the ticket for the officer
 empty message                          ``action_empty`` (ask to type a question)
+``/attachment`` (a file, a sticker)    ``action_attachment`` (ask for the question in words)
 button payload ``/faq/<id>``           answer that entry (confidence 1)
 ``request_human``, ``complaint``       ``action_handoff``
 ``feedback_unclear`` (after answer)    ``action_handoff``
@@ -56,6 +60,8 @@ ACTION_SMALLTALK = "action_smalltalk"
 ACTION_STATUS = "action_ticket_status"
 ACTION_FEEDBACK = "action_feedback"
 ACTION_EMPTY = "action_empty"
+ACTION_ATTACHMENT = "action_attachment"
+ACTION_LISTEN = "action_listen"  # Rasa's name for "say nothing, wait for the user"
 
 # The coarse kind reported by `ask --json` and the logs.
 ACTION_KIND = {
@@ -67,6 +73,8 @@ ACTION_KIND = {
     ACTION_STATUS: "smalltalk",
     ACTION_FEEDBACK: "smalltalk",
     ACTION_EMPTY: "fallback",
+    ACTION_ATTACHMENT: "attachment",
+    ACTION_LISTEN: "listen",
 }
 MAX_CLARIFY_OPTIONS = 3
 # A clarify option must have at least this share of the top intent's confidence.
@@ -91,12 +99,14 @@ class Decision:
         return self.action == ACTION_HANDOFF
 
 
-def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0, clarify_floor: float | None = None) -> Decision:
+def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0, clarify_floor: float | None = None,
+           ticket_open: bool = False) -> Decision:
     """Choose the next action for one parsed message (Rasa parse dict with ``intent_ranking``).
 
-    ``threshold``, ``margin`` and ``clarify_floor`` come from the model metadata. A request for a
-    person or a dispute is handed off whenever it is the top intent, whatever the confidence:
-    a needless ticket costs an officer a minute, a missed one leaves a worker without help.
+    ``threshold``, ``margin`` and ``clarify_floor`` come from the model metadata; ``ticket_open``
+    says the worker already waits for an officer. A request for a person or a dispute is handed
+    off whenever it is the top intent, whatever the confidence: a needless ticket costs an officer
+    a minute, a missed one leaves a worker without help.
     """
     intent = (parse.get("intent") or {}).get("name")
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
@@ -104,8 +114,14 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
     text = (parse.get("text") or "").strip()
     floor = threshold if clarify_floor is None else clarify_floor
 
+    if ticket_open:
+        if intent == "ticket_status" and confidence >= threshold:
+            return Decision(ACTION_STATUS, intent, confidence)
+        return Decision(ACTION_LISTEN, intent, confidence, reason="ticket_open")
     if not text:
         return Decision(ACTION_EMPTY, None, 0.0, reason="empty")
+    if intent == "attachment":
+        return Decision(ACTION_ATTACHMENT, intent, confidence)
     if intent in HANDOFF_INTENTS and confidence > 0.0:
         return Decision(ACTION_HANDOFF, intent, confidence, reason=intent)
     if intent == "feedback_good":

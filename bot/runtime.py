@@ -1,23 +1,30 @@
-"""Everything the web app shares between requests: settings, database, engine, workers."""
+"""The composition root: everything the server and the workers share, built in one place.
+
+``Runtime(settings)`` builds the parts and wires them, with no side effects beyond opening
+connection pools: database, NLU engine, channels (one shared HTTP client), inbox, dialogue,
+outbox, notifier and workers. Side effects are explicit steps: ``prepare()`` migrates the schema
+and loads the model, ``start()`` starts the background threads, ``shutdown()`` stops them.
+``python server.py`` and ``python -m bot worker`` take those steps; tests build a runtime with an
+injected engine or HTTP transport and hand it to ``create_app(runtime=...)``.
+"""
 
 from __future__ import annotations
 
 import logging
 import threading
 import time
-from pathlib import Path
 
-from sqlalchemy import select
+import httpx
 
-from .channels.messenger import MessengerSender
-from .channels.zalo import ZaloSender
+from .channels.registry import PULL_CHANNELS, ChannelRegistry
 from .config import Settings
-from .conversation import ConversationService, Inbox
+from .dialogue import Dialogue
 from .engine import Engine
+from .handoff.notify import Notifier
+from .inbox import Inbox
 from .nlu.model import ModelError, ModelRegistry
 from .outbox import OutboxSender
 from .storage import Database, DatabaseUnavailable
-from .storage.models import OutboxMessage, utcnow
 from .storage.tokens import DatabaseTokenStore
 from .workers import Workers
 
@@ -27,95 +34,75 @@ MODEL_CHECK_SECONDS = 5.0
 
 
 class Runtime:
-    def __init__(self, settings: Settings):
+    def __init__(self, settings: Settings, engine: Engine | None = None, http_transport: httpx.BaseTransport | None = None):
         self.settings = settings
         self.db = Database(settings["DATABASE_URL"])
         self.db_error: str | None = None
+        self.models = ModelRegistry(settings["MODELS_DIR"])
+        self.engine = engine or Engine.from_settings(settings, load_model=False)
+        self.model_error: str | None = None
+        self.model_check_seconds = MODEL_CHECK_SECONDS
+        self._model_checked_at = 0.0
+        self._model_version: str | None = self.engine.model.version if self.engine.model is not None else None
+        self._lock = threading.Lock()
+        self.http = httpx.Client(timeout=settings["HTTP_TIMEOUT_SECONDS"], transport=http_transport)
+        self.channels = ChannelRegistry(settings, self.http, zalo_tokens=lambda: DatabaseTokenStore(
+            self.db, "zalo", settings["ZALO_ACCESS_TOKEN"], settings["ZALO_REFRESH_TOKEN"]))
+        self.inbox = Inbox(self.db)
+        self.dialogue = Dialogue(
+            self.db, self.engine, self.inbox, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
+            max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS,
+        )
+        self.outbox = OutboxSender(self.db, self.channels.senders)
+        self.notifier = Notifier(self.db, settings, client=self.http)
+        self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
+                               tick=self.reload_model_if_changed)
+
+    @property
+    def senders(self) -> dict:
+        return self.channels.senders
+
+    # -- lifecycle --------------------------------------------------------------------------------
+    def prepare(self) -> "Runtime":
+        """Bring the schema up to date and load the current model. A database that is down is
+        reported (``db_error``, ``/readyz``), not raised: the server still starts and says so."""
         try:
             self.db.upgrade()
+            self.db_error = None
         except DatabaseUnavailable as exc:
             self.db_error = str(exc)
             logger.error("%s", exc)
-        self.registry = ModelRegistry(settings["MODELS_DIR"])
-        self.engine = Engine.from_settings(settings, load_model=False)
-        self.model_error: str | None = None
-        self._model_checked_at = 0.0
-        self._model_version: str | None = None
-        self._lock = threading.Lock()
         self.reload_model_if_changed(force=True)
-        self.inbox = Inbox(self.db)
-        self.conversations = ConversationService(
-            self.db, self.engine, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
-            max_message_chars=settings["MAX_MESSAGE_CHARS"],
-        )
-        self.senders = self._make_senders()
-        self.outbox = OutboxSender(self.db, self.senders)
-        from ..handoff.notify import Notifier
+        return self
 
-        self.notifier = Notifier(self.db, settings)
-        self.workers = Workers(self.conversations, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_model_if_changed)
+    def init_app(self, app) -> None:
+        """Attach to a Flask app (the flaskr way); ``current_runtime()`` finds it again."""
+        app.extensions["bot"] = self
 
-    # -- channels ---------------------------------------------------------------------------------
-    @property
-    def messenger_enabled(self) -> bool:
-        s = self.settings
-        return bool(s["FACEBOOK_APP_SECRET"] and s["FACEBOOK_VERIFY_TOKEN"] and s["FACEBOOK_PAGE_ACCESS_TOKEN"])
+    def start(self) -> None:
+        self.workers.start()
+        if self.settings["WORKER_MODE"] != "none":
+            self.notifier.start()
 
-    @property
-    def zalo_enabled(self) -> bool:
-        s = self.settings
-        return bool(s["ZALO_APP_ID"] and s["ZALO_OA_SECRET_KEY"] and s["ZALO_ACCESS_TOKEN"])
-
-    def _make_senders(self) -> dict:
-        s = self.settings
-        senders = {}
-        if self.messenger_enabled:
-            senders["messenger"] = MessengerSender(s["FACEBOOK_GRAPH_URL"], s["FACEBOOK_PAGE_ACCESS_TOKEN"], timeout=s["HTTP_TIMEOUT_SECONDS"])
-            logger.info("Messenger channel enabled (%s)", s["FACEBOOK_GRAPH_URL"])
-        else:
-            logger.info("Messenger channel disabled: FACEBOOK_APP_SECRET, FACEBOOK_VERIFY_TOKEN and FACEBOOK_PAGE_ACCESS_TOKEN are needed")
-        if self.zalo_enabled:
-            tokens = DatabaseTokenStore(self.db, "zalo", s["ZALO_ACCESS_TOKEN"], s["ZALO_REFRESH_TOKEN"])
-            senders["zalo"] = ZaloSender(s["ZALO_API_URL"], s["ZALO_OAUTH_URL"], s["ZALO_APP_ID"], s["ZALO_APP_SECRET"], tokens,
-                                         timeout=s["HTTP_TIMEOUT_SECONDS"])
-            logger.info("Zalo OA channel enabled (%s)", s["ZALO_API_URL"])
-        else:
-            logger.info("Zalo OA channel disabled: ZALO_APP_ID, ZALO_OA_SECRET_KEY and ZALO_ACCESS_TOKEN are needed")
-        return senders
-
-    def web_messages(self, sender: str, after: int) -> list[dict]:
-        """Officer replies to a web chat user newer than ``after``; marks them delivered."""
-        with self.db.session() as session:
-            rows = session.scalars(
-                select(OutboxMessage)
-                .where(OutboxMessage.channel == "web", OutboxMessage.recipient_id == sender, OutboxMessage.id > after,
-                       OutboxMessage.author == "officer")
-                .order_by(OutboxMessage.id)
-                .limit(50)
-            ).all()
-            now = utcnow()
-            out = []
-            for row in rows:
-                if row.status == "pending":
-                    row.status = "sent"
-                    row.sent_at = now
-                out.append({"id": row.id, "text": row.body.get("text", ""), "buttons": row.body.get("buttons") or []})
-            return out
+    def shutdown(self) -> None:
+        self.notifier.stop()
+        self.workers.stop()
+        self.http.close()
+        self.db.dispose()
 
     # -- model ------------------------------------------------------------------------------------
     def reload_model_if_changed(self, force: bool = False) -> None:
         """Load the model CURRENT points at, if it changed (checked at most every few seconds)."""
         now = time.monotonic()
-        if not force and now - self._model_checked_at < MODEL_CHECK_SECONDS:
+        if not force and now - self._model_checked_at < self.model_check_seconds:
             return
         with self._lock:
             self._model_checked_at = now
-            name = self.registry.current_name()
+            name = self.models.current_name()
             if name is not None and name == self._model_version and self.engine.model is not None:
                 return
             try:
-                model = self.registry.load_current()
+                model = self.models.load_current()
             except ModelError as exc:
                 if self.engine.model is None:
                     self.model_error = str(exc)
@@ -127,17 +114,6 @@ class Runtime:
             self._model_version = model.version
             self.model_error = None
             logger.info("NLU model %s loaded", model.version)
-
-    # -- lifecycle --------------------------------------------------------------------------------
-    def start(self) -> None:
-        self.workers.start()
-        if self.settings["WORKER_MODE"] != "none":
-            self.notifier.start()
-
-    def shutdown(self) -> None:
-        self.notifier.stop()
-        self.workers.stop()
-        self.db.dispose()
 
     def readiness(self) -> dict:
         db_ok = True

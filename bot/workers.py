@@ -14,7 +14,7 @@ import logging
 import threading
 import time
 
-from .conversation import ConversationService
+from .dialogue import Dialogue
 from .outbox import OutboxSender
 
 logger = logging.getLogger(__name__)
@@ -29,11 +29,11 @@ INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay
 
 
 class Workers:
-    def __init__(self, conversations: ConversationService, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
+    def __init__(self, dialogue: Dialogue, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
                  tick=None):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
-        self.conversations = conversations
+        self.dialogue = dialogue
         self.outbox = outbox
         self.mode = mode
         self.redis_url = redis_url
@@ -73,7 +73,7 @@ class Workers:
         done = 0
         try:
             self.tick()
-            done = self.conversations.process_pending(limit=limit, shard=shard)
+            done = self.dialogue.process_pending(limit=limit, shard=shard)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
         if done:

@@ -12,7 +12,7 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 import actions
-from actions import resources
+from actions.resources import Resources
 
 from .browser import free_port
 from .conftest import ROOT
@@ -24,19 +24,17 @@ def tracker(intent, confidence=0.95, slots=None, ranking=None, text="x"):
     return Tracker("u1", slots or {}, latest, [], False, None, {}, None)
 
 
-@pytest.fixture(autouse=True)
-def project_resources():
-    resources.configure(resources.load_resources())
+RESOURCES = Resources.load()
 
 
-def run(action, t):
+def run(action_class, t):
     d = CollectingDispatcher()
-    events = action.run(d, t, {})
+    events = action_class(RESOURCES).run(d, t, {})
     return d.messages, events
 
 
 def test_answer_faq_sends_answer_with_feedback_and_related_buttons():
-    messages, events = run(actions.ActionAnswerFAQ(), tracker("faq/nghi_phep_nam"))
+    messages, events = run(actions.ActionAnswerFAQ, tracker("faq/nghi_phep_nam"))
     [m] = messages
     assert "Căn cứ: " in m["text"] and "{" not in m["text"]
     payloads = [b["payload"] for b in m["buttons"]]
@@ -44,43 +42,53 @@ def test_answer_faq_sends_answer_with_feedback_and_related_buttons():
     assert {"event": "slot", "timestamp": None, "name": "last_faq_id", "value": "nghi_phep_nam"} in events
 
 
-def test_handoff_issues_code_and_deadline_in_vietnam_time():
-    messages, events = run(actions.ActionHandoff(), tracker("request_human", slots={"ticket_code_candidate": "CD-ABCDE"}))
+TICKET = {"ticket_code": "CD-ABCDE", "ticket_status": "open", "ticket_due_at": "2026-11-28T03:00:00+00:00"}
+
+
+def test_handoff_renders_the_ticket_code_and_deadline_in_vietnam_time():
+    messages, events = run(actions.ActionHandoff, tracker("request_human", slots=TICKET))
     assert "CD-ABCDE" in messages[0]["text"] and "24 giờ" in messages[0]["text"]
-    slots = {e["name"]: e["value"] for e in events}
-    assert slots["ticket_code"] == "CD-ABCDE" and slots["ticket_due_at"]
+    assert "10:00 ngày 28/11/2026" in messages[0]["text"]
+    assert events == []  # it only renders: the ticket was opened before it ran
 
 
 def test_handoff_on_a_faq_intent_sends_the_answer_first():
     """A question that also reads like a dispute: the worker gets the rule now, then the ticket code."""
-    slots = {"ticket_code_candidate": "CD-ACDEF", "handoff_faq_id": "tra_luong_dung_han"}
-    messages, _ = run(actions.ActionHandoff(), tracker("faq/tra_luong_dung_han", slots=slots))
+    slots = {**TICKET, "handoff_faq_id": "tra_luong_dung_han"}
+    messages, _ = run(actions.ActionHandoff, tracker("faq/tra_luong_dung_han", slots=slots))
     text = messages[0]["text"]
-    assert "Căn cứ: " in text and "CD-ACDEF" in text
-    assert text.index("Căn cứ: ") < text.index("CD-ACDEF")
+    assert "Căn cứ: " in text and "CD-ABCDE" in text
+    assert text.index("Căn cứ: ") < text.index("CD-ABCDE")
     # Handed off while unsure of the FAQ intent: no guessed answer, just the ticket.
-    messages, _ = run(actions.ActionHandoff(), tracker("faq/tra_luong_dung_han", slots={"ticket_code_candidate": "CD-ACDEF"}))
-    assert "Căn cứ: " not in messages[0]["text"] and "CD-ACDEF" in messages[0]["text"]
+    messages, _ = run(actions.ActionHandoff, tracker("faq/tra_luong_dung_han", slots=TICKET))
+    assert "Căn cứ: " not in messages[0]["text"] and "CD-ABCDE" in messages[0]["text"]
 
 
-def test_handoff_dry_run_promises_no_code():
-    messages, events = run(actions.ActionHandoff(), tracker("request_human", slots={"dry_run": True}))
-    assert "CD-" not in messages[0]["text"]
-    assert all(e["name"] != "ticket_code" for e in events)
+def test_handoff_without_a_ticket_promises_no_code():
+    """``ask`` and ``shell`` open no ticket: the worker is told what would happen, with no code."""
+    messages, events = run(actions.ActionHandoff, tracker("request_human"))
+    assert "CD-" not in messages[0]["text"] and "24 giờ" in messages[0]["text"]
+    assert events == []
+
+
+def test_action_server_instances_load_resources_themselves():
+    d = CollectingDispatcher()
+    actions.ActionAnswerFAQ().run(d, tracker("faq/nghi_phep_nam"), {})
+    assert "Căn cứ: " in d.messages[0]["text"]
 
 
 def test_ticket_status_with_and_without_ticket():
-    messages, _ = run(actions.ActionTicketStatus(), tracker("ticket_status", slots={
+    messages, _ = run(actions.ActionTicketStatus, tracker("ticket_status", slots={
         "ticket_code": "CD-ABCDE", "ticket_status": "assigned", "ticket_due_at": "2026-11-28T03:00:00+00:00"}))
     assert "CD-ABCDE" in messages[0]["text"] and "10:00 ngày 28/11/2026" in messages[0]["text"]
-    messages, _ = run(actions.ActionTicketStatus(), tracker("ticket_status"))
+    messages, _ = run(actions.ActionTicketStatus, tracker("ticket_status"))
     assert "không có phiếu" in messages[0]["text"]
 
 
 def test_clarify_offers_top_faqs_and_an_officer():
     ranking = [{"name": "faq/nghi_phep_nam", "confidence": 0.4}, {"name": "faq/nghi_viec_rieng", "confidence": 0.35},
                {"name": "greet", "confidence": 0.1}]
-    messages, events = run(actions.ActionClarify(), tracker("faq/nghi_phep_nam", 0.4, ranking=ranking))
+    messages, events = run(actions.ActionClarify, tracker("faq/nghi_phep_nam", 0.4, ranking=ranking))
     payloads = [b["payload"] for b in messages[0]["buttons"]]
     assert payloads == ["/faq/nghi_phep_nam", "/faq/nghi_viec_rieng", "/request_human"]
 

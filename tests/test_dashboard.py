@@ -258,8 +258,7 @@ def test_sla_deadline_for_a_ticket_created_at_2359(channel_app):
         conv = Conversation(channel="web", user_id="late", slots={}, replies_since_user_message=0, followed=True)
         s.add(conv)
         s.flush()
-        t = ticket_ops.create_ticket(s, conv, "CD-AAAAA", "câu hỏi lúc nửa đêm", "request_human",
-                                     due_at=created + dt.timedelta(hours=24), now=created)
+        t = ticket_ops.open_ticket(s, conv, ticket_ops.HandOff("câu hỏi lúc nửa đêm", "request_human"), now=created, sla_hours=24)
         code = t.code
     with runtime.db.read() as s:
         t = s.scalars(select(Ticket).where(Ticket.code == code)).one()

@@ -100,7 +100,7 @@ def test_running_server_picks_up_rollback(app_config, tiny_model_dir, project_mo
     client = app.test_client()
     assert client.get("/readyz").get_json()["checks"]["model"]["version"] == current
     assert runner.invoke(main, ["models", "use", "20200101-000000-tiny"], env={"MODELS_DIR": str(models)}).exit_code == 0
-    runtime._model_checked_at = 0  # the check runs at most every 5 s; do not wait in a test
+    runtime.model_check_seconds = 0  # the check runs at most every 5 s; do not wait in a test
     assert client.get("/readyz").get_json()["checks"]["model"]["version"] == "20200101-000000-tiny"
     assert client.post("/model/parse", json={"text": "đặt vé máy bay"}).get_json()["intent"]["name"] == "dat_ve_may_bay"
     runtime.shutdown()

@@ -47,7 +47,7 @@ def send_reply(runtime, code: str, officer_id: int, text: str, resolve: bool) ->
         officer = session.get(Officer, officer_id)
         conv = session.get(Conversation, ticket.conversation_id)
         sender = runtime.senders.get(ticket.channel)
-        if ticket.channel != "web" and sender is None:
+        if sender is None and not runtime.channels.is_pull(ticket.channel):
             raise ReplyRefused(f"Kênh {ticket.channel} chưa được cấu hình trên máy chủ nên không gửi được.")
         if sender is not None:
             try:

@@ -1,6 +1,8 @@
-"""Tickets: creation on hand-off, the status machine, and the audit log.
+"""Tickets: opening one on hand-off, the status machine, and the audit log.
 
-Status flow: ``open`` → ``assigned`` → ``answered`` → ``resolved``; ``closed`` (without answer,
+``open_ticket`` is the one place a hand-off becomes a ticket: it picks the code, sets the deadline
+(``now + SLA_HOURS``, the product's 24-hour promise), the priority, and links the conversation's
+messages so far as the transcript. Status flow: ``open`` → ``assigned`` → ``answered`` → ``resolved``; ``closed`` (without answer,
 with a reason) from any state but resolved. A worker's follow-up re-opens an answered ticket.
 Every change writes a ``TicketEvent``. Functions take an open SQLAlchemy session; the caller
 commits.
@@ -11,11 +13,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 import secrets
+from dataclasses import dataclass
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from ..storage.models import Conversation, Officer, Ticket, TicketEvent, TicketNote, utcnow
+from ..storage.models import Conversation, Message, Officer, Ticket, TicketEvent, TicketNote, utcnow
 
 OPEN_STATUSES = ("open", "assigned", "answered")
 STATUS_LABELS_VI = {
@@ -35,7 +38,6 @@ REASON_LABELS_VI = {
 }
 # Unambiguous alphabet for codes read aloud or retyped: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"
-CODE_RE = re.compile(r"\bCD-?([" + CODE_ALPHABET + r"]{5})\b", re.IGNORECASE)
 
 # Signals that make a hand-off high priority (section S of the coverage list).
 _HIGH_PRIORITY = re.compile(
@@ -50,64 +52,68 @@ class TicketError(ValueError):
     """A transition that is not allowed; the message is Vietnamese for officers."""
 
 
-def new_code() -> str:
+def _new_code() -> str:
     return "CD-" + "".join(secrets.choice(CODE_ALPHABET) for _ in range(5))
 
 
-def unused_code(session: Session) -> str:
+def _unused_code(session: Session) -> str:
     while True:
-        code = new_code()
+        code = _new_code()
         if session.scalar(select(Ticket.id).where(Ticket.code == code)) is None:
             return code
 
 
-def priority_for(reason: str | None, text: str) -> str:
+def priority_for(text: str) -> str:
     """High for the urgent signals (unpaid wages, pregnancy, accidents, harassment, strikes…)."""
     return "high" if _HIGH_PRIORITY.search(text or "") else "normal"
-
-
-def find_code(text: str) -> str | None:
-    match = CODE_RE.search(text or "")
-    return f"CD-{match.group(1).upper()}" if match else None
 
 
 def log(session: Session, ticket: Ticket, actor: str, action: str, **detail) -> None:
     session.add(TicketEvent(ticket_id=ticket.id, actor=actor, action=action, detail=detail))
 
 
-def create_ticket(
-    session: Session,
-    conversation: Conversation,
-    code: str,
-    question: str,
-    reason: str | None,
-    due_at: dt.datetime,
-    topic: str | None = None,
-    confidence: float | None = None,
-    now: dt.datetime | None = None,
-) -> Ticket:
-    now = now or utcnow()
+@dataclass(frozen=True)
+class HandOff:
+    """What the dialogue knows when it hands a question to officers."""
+
+    question: str
+    reason: str | None
+    topic: str | None = None
+    confidence: float | None = None
+
+
+def open_ticket(session: Session, conversation: Conversation, handoff: HandOff, now: dt.datetime, sla_hours: int) -> Ticket:
+    """Open a ticket for a hand-off: code, deadline, priority, audit entry and transcript."""
     ticket = Ticket(
-        code=code,
+        code=_unused_code(session),
         conversation_id=conversation.id,
         channel=conversation.channel,
         user_id=conversation.user_id,
         display_name=conversation.display_name,
-        question=question[:4000],
-        reason=reason,
-        topic=topic,
-        confidence=confidence,
-        priority=priority_for(reason, question),
+        question=handoff.question[:4000],
+        reason=handoff.reason,
+        topic=handoff.topic,
+        confidence=handoff.confidence,
+        priority=priority_for(handoff.question),
         status="open",
         created_at=now,
-        due_at=due_at,
+        due_at=now + dt.timedelta(hours=sla_hours),
         updated_at=now,
         tags=[],
     )
     session.add(ticket)
     session.flush()
-    log(session, ticket, "system", "created", reason=reason, priority=ticket.priority)
+    log(session, ticket, "system", "created", reason=handoff.reason, priority=ticket.priority)
+    # The messages that led here (not yet part of an earlier ticket) are the ticket's transcript.
+    session.execute(
+        update(Message).where(Message.conversation_id == conversation.id, Message.ticket_id.is_(None)).values(ticket_id=ticket.id)
+    )
     return ticket
+
+
+def slots_for(ticket: Ticket) -> dict:
+    """The slots the hand-off and status actions render a ticket from."""
+    return {"ticket_code": ticket.code, "ticket_status": ticket.status, "ticket_due_at": ticket.due_at.isoformat()}
 
 
 def open_ticket_for(session: Session, conversation_id: int) -> Ticket | None:

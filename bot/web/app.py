@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import logging
 import secrets
 from pathlib import Path
 
 from flask import Flask
 
 from ..config import Settings
-from .errors import register_error_handlers
 from ..runtime import Runtime
-
-logger = logging.getLogger(__name__)
+from .errors import register_error_handlers
 
 MAX_REQUEST_BYTES = 1024 * 1024  # platform webhooks are small; refuse anything larger
 
@@ -28,11 +25,19 @@ def _secret_key(settings: Settings) -> str:
     return path.read_text(encoding="utf-8").strip()
 
 
-def create_app(config: dict | None = None) -> Flask:
-    """Build the app. ``config`` overrides settings (see ``bot.config.SETTINGS``) for tests."""
-    settings = Settings.load(config)
-    logging.basicConfig(level=getattr(logging, str(settings["LOG_LEVEL"]).upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+def create_app(config: dict | None = None, runtime: Runtime | None = None) -> Flask:
+    """Build the app around a runtime (the rasa-sdk way: the core object is handed in).
+
+    ``config`` overrides settings (see ``bot.config.SETTINGS``) and Flask options, for tests. With a
+    ``runtime``, the factory only wires: the caller owns the runtime's ``prepare``/``start``/
+    ``shutdown`` (``python server.py`` does so). Without one, the app is self-contained, as a WSGI
+    server calling ``server:create_app`` expects: it builds a runtime from the settings, migrates
+    the schema, loads the model and starts the workers of ``WORKER_MODE``.
+    """
+    owned = runtime is None
+    if owned:
+        runtime = Runtime(Settings.load(config)).prepare()
+    settings = runtime.settings
     app = Flask(__name__, instance_path=str(Path(settings["INSTANCE_DIR"]).resolve()))
     app.config.update(
         SECRET_KEY=_secret_key(settings),
@@ -41,14 +46,12 @@ def create_app(config: dict | None = None) -> Flask:
         SESSION_COOKIE_SAMESITE="Lax",
         SESSION_COOKIE_SECURE=bool(settings["SESSION_COOKIE_SECURE"]),
         PERMANENT_SESSION_LIFETIME=12 * 3600,
-        JSON_AS_ASCII=False,
         BOT_SETTINGS=settings,
     )
     app.json.ensure_ascii = False
     if config:
         app.config.update({k: v for k, v in config.items() if k.isupper()})
-    runtime = Runtime(settings)
-    app.extensions["bot"] = runtime
+    runtime.init_app(app)
     register_error_handlers(app)
 
     from . import health, rasa_api, webchat, webhooks
@@ -64,5 +67,6 @@ def create_app(config: dict | None = None) -> Flask:
 
     app.register_blueprint(dashboard_bp)
     app.register_blueprint(dashboard_api.bp)
-    runtime.start()
+    if owned:
+        runtime.start()
     return app

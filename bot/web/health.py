@@ -1,6 +1,7 @@
 """Health endpoints: /healthz (process up) and /readyz (database reachable, model loaded)."""
 
-from flask import Blueprint, current_app, jsonify
+from ..runtime import current_runtime
+from flask import Blueprint, jsonify
 
 bp = Blueprint("health", __name__)
 
@@ -12,7 +13,7 @@ def healthz():
 
 @bp.get("/readyz")
 def readyz():
-    checks = current_app.extensions["bot"].readiness()
+    checks = current_runtime().readiness()
     ready = all(c["ok"] for c in checks.values())
     response = jsonify({"status": "ready" if ready else "not_ready", "checks": checks})
     response.status_code = 200 if ready else 503

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, jsonify, request
+from ..runtime import current_runtime
+from flask import Blueprint, jsonify, request
 
 from .errors import APIError
 
@@ -33,6 +34,6 @@ def text_field(body: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
 def model_parse():
     body = json_body()
     text = text_field(body, "text")
-    runtime = current_app.extensions["bot"]
+    runtime = current_runtime()
     runtime.reload_model_if_changed()
     return jsonify(runtime.engine.parse(text))

@@ -6,7 +6,8 @@ CORS requests from ``WEBCHAT_ORIGINS``.
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, render_template, request, send_from_directory, url_for
+from ..runtime import current_runtime
+from flask import Blueprint, render_template, request, send_from_directory, url_for
 
 bp = Blueprint("webchat", __name__, static_folder="static", template_folder="templates")
 
@@ -15,7 +16,7 @@ CORS_PATHS = ("/webhooks/rest/webhook", "/webhooks/rest/messages")
 
 @bp.get("/")
 def index():
-    settings = current_app.extensions["bot"].settings
+    settings = current_runtime().settings
     return render_template(
         "chat.html",
         org_name=settings["ORG_NAME"],
@@ -36,7 +37,7 @@ def widget():
 def add_cors(response):
     """CORS for the REST channel so the widget works when embedded on another site."""
     if request.path in CORS_PATHS:
-        allowed = current_app.extensions["bot"].settings["WEBCHAT_ORIGINS"].split()
+        allowed = current_runtime().settings["WEBCHAT_ORIGINS"].split()
         origin = request.headers.get("Origin")
         if "*" in allowed:
             response.headers["Access-Control-Allow-Origin"] = "*"

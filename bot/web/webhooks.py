@@ -9,26 +9,25 @@ from __future__ import annotations
 import hmac
 import json
 import logging
-import uuid
 
-from flask import Blueprint, current_app, jsonify, request
+from flask import Blueprint, jsonify, request
 
-from ..channels import messenger, zalo
-from ..channels.base import MAX_INCOMING_TEXT, IncomingMessage
+from .. import outbox
+from ..channels import messenger, rest, zalo
+from ..runtime import current_runtime
 from .errors import APIError
-from .rasa_api import json_body, text_field
+from .rasa_api import json_body
 
 logger = logging.getLogger(__name__)
 
 bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 
-def _runtime():
-    return current_app.extensions["bot"]
-
-
-def _disabled(name: str):
-    return APIError(f"Kênh {name} chưa được cấu hình trên máy chủ này.", 404, "channel_disabled")
+def _enabled_runtime(channel: str, label: str):
+    runtime = current_runtime()
+    if not runtime.channels.enabled(channel):
+        raise APIError(f"Kênh {label} chưa được cấu hình trên máy chủ này.", 404, "channel_disabled")
+    return runtime
 
 
 def _load_json(raw: bytes) -> dict:
@@ -46,9 +45,7 @@ def _load_json(raw: bytes) -> dict:
 
 @bp.get("/facebook/webhook")
 def facebook_verify():
-    settings = _runtime().settings
-    if not _runtime().messenger_enabled:
-        raise _disabled("Messenger")
+    settings = _enabled_runtime("messenger", "Messenger").settings
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token", "")
     challenge = request.args.get("hub.challenge", "")
@@ -59,9 +56,7 @@ def facebook_verify():
 
 @bp.post("/facebook/webhook")
 def facebook_event():
-    runtime = _runtime()
-    if not runtime.messenger_enabled:
-        raise _disabled("Messenger")
+    runtime = _enabled_runtime("messenger", "Messenger")
     raw = request.get_data(cache=False)
     if not messenger.verify_signature(runtime.settings["FACEBOOK_APP_SECRET"], raw, request.headers.get("X-Hub-Signature-256")):
         logger.warning("Messenger webhook with a missing or wrong signature rejected")
@@ -82,9 +77,7 @@ def facebook_event():
 
 @bp.post("/zalo/webhook")
 def zalo_event():
-    runtime = _runtime()
-    if not runtime.zalo_enabled:
-        raise _disabled("Zalo")
+    runtime = _enabled_runtime("zalo", "Zalo")
     settings = runtime.settings
     raw = request.get_data(cache=False)
     # The signature covers the raw body and the event's own timestamp field, so the body has to be
@@ -108,38 +101,32 @@ def zalo_event():
 
 @bp.post("/rest/webhook")
 def rest_webhook():
-    runtime = _runtime()
+    """Store, then answer at once: the reply is the HTTP response (a pull channel)."""
+    runtime = current_runtime()
     body = json_body()
-    sender = body.get("sender")
-    if not isinstance(sender, str) or not sender.strip() or len(sender) > 200:
-        raise APIError("Trường 'sender' phải là chuỗi không rỗng (tối đa 200 ký tự).", 400, "invalid_field")
-    text = text_field(body, "message", limit=MAX_INCOMING_TEXT)
-    metadata = body.get("metadata") if isinstance(body.get("metadata"), dict) else {}
-    message_id = str(metadata.get("message_id") or uuid.uuid4().hex)[:200]
-    payload = text.strip() if text.strip().startswith("/") else None
-    incoming = IncomingMessage("web", sender.strip(), message_id, "postback" if payload else "text", text=text, payload=payload,
-                               display_name=str(metadata.get("name") or "")[:200] or None)
+    try:
+        incoming = rest.parse_message(body)
+    except rest.InvalidMessage as exc:
+        raise APIError(exc.message, 413 if exc.code == "too_long" else 400, exc.code) from None
     new = runtime.inbox.accept([incoming])
     if new:
-        outcome = runtime.conversations.process(new[0])
+        outcome = runtime.dialogue.process(new[0])
         if outcome is None:  # processed concurrently by a worker: return what it produced
-            outcome = runtime.conversations.outcome_for(new[0])
+            outcome = runtime.dialogue.outcome_for(new[0])
         runtime.workers.notify_outbox()
     else:
-        outcome = runtime.conversations.outcome_for(runtime.inbox.event_id("web", message_id))
-    return jsonify([{"recipient_id": sender, "text": r["text"], **({"buttons": r["buttons"]} if r.get("buttons") else {})}
-                    for r in outcome.replies])
+        outcome = runtime.dialogue.outcome_for(runtime.inbox.event_id(rest.CHANNEL, incoming.message_id))
+    return jsonify(rest.reply_json(body["sender"], outcome.replies))
 
 
 @bp.get("/rest/messages")
 def rest_poll():
     """Officer replies for a web chat user, delivered by polling (``?sender=…&after=<id>``)."""
-    runtime = _runtime()
     sender = request.args.get("sender", "")
-    if not sender or len(sender) > 200:
+    if not sender or len(sender) > rest.MAX_SENDER_CHARS:
         raise APIError("Thiếu tham số 'sender'.", 400, "invalid_field")
     try:
         after = int(request.args.get("after", "0"))
     except ValueError:
         raise APIError("Tham số 'after' phải là số.", 400, "invalid_field") from None
-    return jsonify({"messages": runtime.web_messages(sender, after)})
+    return jsonify({"messages": outbox.pull(current_runtime().db, rest.CHANNEL, sender, after)})

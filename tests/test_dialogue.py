@@ -150,7 +150,7 @@ def test_state_expires_after_inactivity(app, client):
 def test_crash_during_processing_loses_nothing_and_duplicates_nothing(channel_app, fake_graph, monkeypatch):
     runtime = channel_app.extensions["bot"]
     fb_post(channel_app.test_client(), fb_body(fb_text("crash-user", "crash-1", "xin chào")))
-    real = runtime.engine.respond
+    real = runtime.engine.act
     calls = {"n": 0}
 
     def flaky(*args, **kwargs):
@@ -159,7 +159,7 @@ def test_crash_during_processing_loses_nothing_and_duplicates_nothing(channel_ap
             raise RuntimeError("simulated crash in the middle of processing")
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(runtime.engine, "respond", flaky)
+    monkeypatch.setattr(runtime.engine, "act", flaky)
     runtime.workers.run_inbox_once()
     with runtime.db.session() as s:
         event = s.scalars(select(InboxEvent)).one()

@@ -1,0 +1,254 @@
+"""One turn of a conversation, read top to bottom.
+
+``Dialogue.process(event_id)`` handles one stored inbox event in ONE database transaction:
+
+1. load the conversation's state (slots expire after ``CONVERSATION_TIMEOUT_MINUTES``);
+2. record the worker's message in the transcript;
+3. choose the input: a button payload, a numbered choice ("1" after "Ý bạn là…?"), a status word,
+   or the text itself;
+4. understand and decide (``Engine.understand``: NLU, then the policy table, which also knows
+   whether a ticket is open);
+5. book what the decision needs: a hand-off opens the ticket (``bot.handoff.tickets.open_ticket``
+   owns its code and 24-hour deadline), a status question reads it, a message while a ticket is
+   open joins that ticket and gets no reply;
+6. act (``Engine.act``: the rasa-sdk action renders the reply from what it is given);
+7. save the state, the bot's replies in the transcript and one outbox row per reply.
+
+Conversation state, transcript, ticket changes, outbox rows and the inbox row's status commit
+together or not at all. A crash at any point leaves the event pending, and processing it again
+cannot duplicate replies: outbox rows are unique per (event, reply index). The NLU runs before the
+transaction (``_parse_early``), so the write lock is held only for the bookkeeping.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+import zlib
+from dataclasses import dataclass, field
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from . import policy
+from .engine import Engine, Turn, Understanding
+from .handoff import tickets
+from .inbox import Inbox
+from .storage import Database
+from .storage.models import Conversation, Feedback, InboxEvent, Message, OutboxMessage, Ticket, utcnow
+
+logger = logging.getLogger(__name__)
+
+_NUMBER_RE = re.compile(r"^\s*(\d)\s*[.)]?\s*$")
+_STATUS_WORDS = re.compile(r"^\s*(trạng thái|trang thai|status|tình trạng phiếu|tinh trang phieu)\s*[?.!]*\s*$", re.IGNORECASE)
+# Slots kept in the conversation between messages.
+PERSISTENT_SLOTS = ("last_faq_id", "clarify_options", "last_question")
+# What the transcript shows for events without text.
+_DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]", "unfollow": "[bỏ quan tâm OA]"}
+
+
+@dataclass
+class Outcome:
+    """What processing one event did (for the REST channel's synchronous answer and for tests)."""
+
+    event_id: int
+    replies: list[dict] = field(default_factory=list)
+    action: str | None = None
+    ticket_code: str | None = None
+    duplicate: bool = False
+
+
+class Dialogue:
+    def __init__(self, db: Database, engine: Engine, inbox: Inbox | None = None, *, sla_hours: int = 24,
+                 timeout_minutes: int = 60, max_message_chars: int = 4000, pull_channels: tuple[str, ...] = ("web",),
+                 clock=utcnow):
+        self.db = db
+        self.engine = engine
+        self.inbox = inbox or Inbox(db, clock)
+        self.sla_hours = sla_hours
+        self.timeout = dt.timedelta(minutes=timeout_minutes)
+        self.max_message_chars = max_message_chars
+        self.pull_channels = pull_channels  # replies fetched by the client (web widget, REST), not pushed
+        self.clock = clock
+
+    # -- public -----------------------------------------------------------------------------------
+    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> int:
+        """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
+        worker threads then never handle the same person's messages out of order)."""
+        done = 0
+        for event_id, sender in self.inbox.pending(limit):
+            if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
+                continue
+            if self.process(event_id) is not None:
+                done += 1
+        return done
+
+    def process(self, event_id: int) -> Outcome | None:
+        """Process one inbox event. Returns None if it was already done or is being processed."""
+        early = self._parse_early(event_id)
+        try:
+            with self.db.session() as session:
+                event = self.inbox.claim(session, event_id)
+                if event is None:
+                    return None
+                outcome = self._turn(session, event, early)
+                self.inbox.mark_done(event)
+                return outcome
+        except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
+            logger.exception("processing inbox event %s failed", event_id)
+            self.inbox.record_failure(event_id, exc)
+            raise
+
+    def outcome_for(self, event_id: int) -> Outcome:
+        """Replies already produced for an event (a redelivered REST message gets the same answer)."""
+        with self.db.read() as session:
+            rows = session.scalars(
+                select(OutboxMessage).where(OutboxMessage.dedupe_key.like(f"in:{event_id}:%")).order_by(OutboxMessage.id)
+            ).all()
+            return Outcome(event_id, [r.body for r in rows], duplicate=True)
+
+    # -- the turn ---------------------------------------------------------------------------------
+    def _turn(self, session: Session, event: InboxEvent, early: dict | None) -> Outcome:
+        now = self.clock()
+        conv = self._load_state(session, event, now)
+        if event.kind == "unfollow":
+            conv.followed = False
+            return Outcome(event.id)
+        incoming = Message(conversation_id=conv.id, direction="in", author="worker",
+                           text=event.text or _DESCRIPTIONS.get(event.kind, ""), created_at=now)
+        session.add(incoming)
+        slots = dict(conv.slots or {})
+        open_ticket = tickets.open_ticket_for(session, conv.id)
+
+        text = self._choose_input(event, slots)
+        # Following the OA again is no message for the officer: it is greeted even with a ticket open.
+        ticket_open = open_ticket is not None and event.kind != "follow"
+        understood = self.engine.understand(text, ticket_open=ticket_open, parse=early)
+        decision = understood.decision
+        incoming.intent, incoming.confidence = decision.intent, decision.confidence
+        incoming.action, incoming.faq_id = decision.kind, decision.faq_id
+
+        ticket = open_ticket if ticket_open else None
+        if decision.action == policy.ACTION_LISTEN:
+            incoming.ticket_id = ticket.id
+            tickets.worker_follow_up(session, ticket, now)
+            return Outcome(event.id, action=decision.kind, ticket_code=ticket.code)
+        ticket_slots = {}
+        if decision.handoff:
+            ticket = tickets.open_ticket(session, conv, self._handoff(event, slots, understood), now, self.sla_hours)
+            ticket_slots = tickets.slots_for(ticket)
+        elif decision.action == policy.ACTION_STATUS:
+            asked = ticket or tickets.latest_ticket_for(session, conv.id)
+            ticket_slots = tickets.slots_for(asked) if asked is not None else {}
+        if ticket is not None:
+            incoming.ticket_id = ticket.id
+
+        turn = self.engine.act(understood, {**slots, **ticket_slots}, sender_id=conv.user_id)
+        if not (decision.handoff or ticket_open or text.startswith("/")):
+            slots["last_question"] = (event.text or "")[:1000]
+        self._save_state(session, conv, slots, turn)
+        return self._write_replies(session, event, conv, turn, now, ticket)
+
+    # -- steps ------------------------------------------------------------------------------------
+    def _parse_early(self, event_id: int) -> dict | None:
+        """The NLU of the event's text, before the write transaction (only an optimisation: the
+        turn parses again if this failed or the input turned out to be a button)."""
+        try:
+            text = self.inbox.pending_text(event_id)
+            if text and text.strip() and not text.startswith("/") and self.engine.model is not None:
+                return self.engine.parse(text[: self.max_message_chars])
+        except Exception:  # noqa: BLE001 - the turn itself reports real errors
+            logger.debug("early NLU failed for event %s", event_id, exc_info=True)
+        return None
+
+    def _load_state(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
+        session.execute(self.db.insert_ignoring(
+            Conversation,
+            {"channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
+             "followed": True, "created_at": now},
+            ["channel", "user_id"],
+        ))
+        stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
+        if self.db.dialect == "postgresql":
+            stmt = stmt.with_for_update()  # one event per conversation at a time
+        conv = session.scalars(stmt).one()
+        if event.display_name:
+            conv.display_name = event.display_name
+        if event.kind != "unfollow":
+            user_time = event.sent_at or event.received_at or now
+            if conv.last_user_message_at is None or user_time > conv.last_user_message_at:
+                conv.last_user_message_at = user_time
+            conv.replies_since_user_message = 0
+            if conv.last_activity_at is not None and now - conv.last_activity_at > self.timeout:
+                conv.slots = {}  # the dialogue state expires; tickets do not
+            conv.last_activity_at = now
+        return conv
+
+    def _choose_input(self, event: InboxEvent, slots: dict) -> str:
+        """The text the engine sees: a button payload, a numbered choice, a status word, or the message."""
+        if event.kind == "follow":
+            return "/greet"
+        if event.kind == "attachment":
+            return "/attachment"
+        if event.payload and event.payload.startswith("/"):
+            return event.payload
+        text = event.text or ""
+        number = _NUMBER_RE.match(text)
+        options = slots.get("clarify_options") or []
+        if number and 1 <= int(number.group(1)) <= len(options):
+            return f"/faq/{options[int(number.group(1)) - 1]}"
+        if _STATUS_WORDS.match(text):
+            return "/ticket_status"
+        return text[: self.max_message_chars]
+
+    def _handoff(self, event: InboxEvent, slots: dict, understood: Understanding) -> tickets.HandOff:
+        """The question an officer gets: a button ("Gặp cán bộ", "Chưa rõ") hands off the question
+        asked before it."""
+        decision = understood.decision
+        by_button = bool(event.payload) or (event.text or "").startswith("/")
+        question = (slots.get("last_question") if by_button else None) or event.text or slots.get("last_question") or ""
+        faq_id = decision.faq_id or slots.get("last_faq_id")
+        entry = self.engine.kb.get(faq_id) if faq_id else None
+        return tickets.HandOff(question=question, reason=decision.reason or decision.intent,
+                               topic=entry.topic if entry else None, confidence=decision.confidence)
+
+    def _save_state(self, session: Session, conv: Conversation, slots: dict, turn: Turn) -> None:
+        updates = turn.slot_updates()
+        if "feedback" in updates:
+            fb = updates["feedback"] or {}
+            session.add(Feedback(conversation_id=conv.id, faq_id=fb.get("faq_id"), helpful=bool(fb.get("helpful"))))
+        slots.update({name: updates[name] for name in PERSISTENT_SLOTS if name in updates})
+        if turn.decision.action != policy.ACTION_CLARIFY:
+            slots.pop("clarify_options", None)
+        conv.slots = {k: v for k, v in slots.items() if k in PERSISTENT_SLOTS}
+
+    def _write_replies(self, session: Session, event: InboxEvent, conv: Conversation, turn: Turn, now: dt.datetime,
+                       ticket: Ticket | None) -> Outcome:
+        outcome = Outcome(event.id, action=turn.decision.kind, ticket_code=ticket.code if ticket else None)
+        pull = conv.channel in self.pull_channels
+        clarify = turn.decision.action == policy.ACTION_CLARIFY
+        for i, m in enumerate(m for m in turn.messages if m.get("text")):
+            reply = {"text": m["text"], "buttons": m.get("buttons") or []}
+            if clarify:
+                reply["numbered_options"] = True  # Zalo shows the options as a numbered list
+            msg = Message(conversation_id=conv.id, ticket_id=ticket.id if ticket else None, direction="out", author="bot",
+                          text=reply["text"], action=turn.decision.kind, created_at=now)
+            session.add(msg)
+            session.flush()
+            session.add(OutboxMessage(
+                dedupe_key=f"in:{event.id}:{i}",
+                channel=conv.channel,
+                recipient_id=conv.user_id,
+                conversation_id=conv.id,
+                message_id=msg.id,
+                author="bot",
+                body=reply,
+                # Pulled replies are returned in the HTTP response itself: nothing left to push.
+                status="sent" if pull else "pending",
+                sent_at=now if pull else None,
+                next_attempt_at=now,
+                created_at=now,
+            ))
+            outcome.replies.append(reply)
+        return outcome

@@ -1,0 +1,110 @@
+"""The durable inbox: every accepted platform event is a row before the webhook answers 200.
+
+``accept`` is idempotent on (channel, platform message id), so a platform's redelivery is stored
+once. ``claim`` takes one pending row inside the caller's transaction (``SKIP LOCKED`` on
+PostgreSQL, so two workers never hold the same row); the caller marks it done in that same
+transaction. ``record_failure`` counts a failed attempt and backs off (2, 4, 8… seconds) until
+``MAX_ATTEMPTS``, after which the row is ``failed`` and shown to operators, never retried blindly.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from .channels.base import MAX_INCOMING_TEXT, IncomingMessage
+from .storage import Database
+from .storage.models import InboxEvent, utcnow
+
+logger = logging.getLogger(__name__)
+
+MAX_ATTEMPTS = 5
+
+
+class Inbox:
+    def __init__(self, db: Database, clock=utcnow):
+        self.db = db
+        self.clock = clock
+
+    def accept(self, messages: list[IncomingMessage]) -> list[int]:
+        """Store messages; returns the ids of the NEW rows (redeliveries are skipped)."""
+        if not messages:
+            return []
+        now = self.clock()
+        ids = []
+        with self.db.session() as session:
+            for m in messages:
+                stmt = self.db.insert_ignoring(InboxEvent, _row(m, now), ["channel", "platform_message_id"])
+                row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                if row_id is not None:
+                    ids.append(row_id)
+        return ids
+
+    def event_id(self, channel: str, message_id: str) -> int | None:
+        with self.db.read() as session:
+            return session.scalar(select(InboxEvent.id).where(InboxEvent.channel == channel,
+                                                              InboxEvent.platform_message_id == message_id))
+
+    def pending(self, limit: int = 100) -> list[tuple[int, str]]:
+        """(id, sender) of events due for processing, oldest first (a read: no write lock)."""
+        now = self.clock()
+        with self.db.read() as session:
+            return [tuple(row) for row in session.execute(
+                select(InboxEvent.id, InboxEvent.sender_id)
+                .where(InboxEvent.status == "pending", or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until <= now))
+                .order_by(InboxEvent.id)
+                .limit(limit)
+            )]
+
+    def pending_text(self, event_id: int) -> str | None:
+        """The text of a pending event, read outside any write transaction (to run the NLU early)."""
+        with self.db.read() as session:
+            return session.scalar(select(InboxEvent.text).where(InboxEvent.id == event_id, InboxEvent.status == "pending"))
+
+    def claim(self, session: Session, event_id: int) -> InboxEvent | None:
+        """The pending row, locked for this transaction; None if done or held by another worker."""
+        stmt = select(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.status == "pending")
+        if self.db.dialect == "postgresql":
+            stmt = stmt.with_for_update(skip_locked=True)
+        return session.scalars(stmt).first()
+
+    def mark_done(self, event: InboxEvent) -> None:
+        event.status = "done"
+        event.processed_at = self.clock()
+        event.attempts += 1
+        event.error = None
+
+    def record_failure(self, event_id: int, exc: Exception) -> None:
+        """Count a failed attempt in its own transaction (the failed one was rolled back)."""
+        try:
+            with self.db.session() as session:
+                event = session.get(InboxEvent, event_id)
+                if event is None or event.status != "pending":
+                    return
+                event.attempts += 1
+                event.error = type(exc).__name__  # never the message text: it may quote personal data
+                if event.attempts >= MAX_ATTEMPTS:
+                    event.status = "failed"
+                else:
+                    event.locked_until = self.clock() + dt.timedelta(seconds=2 ** event.attempts)
+        except Exception:  # noqa: BLE001 - the database itself may be down; the row stays pending
+            logger.exception("could not record failure of inbox event %s", event_id)
+
+
+def _row(m: IncomingMessage, now: dt.datetime) -> dict:
+    return {
+        "channel": m.channel,
+        "platform_message_id": m.message_id[:200],
+        "sender_id": m.sender_id[:200],
+        "kind": m.kind,
+        "text": m.text[:MAX_INCOMING_TEXT] if m.text is not None else None,
+        "payload": (m.payload or "")[:300] or None,
+        "display_name": (m.display_name or "")[:200] or None,
+        "sent_at": m.sent_at,
+        "received_at": now,
+        "status": "pending",
+        "attempts": 0,
+    }
