@@ -99,8 +99,8 @@ class Runtime:
         with self._lock:
             self._model_checked_at = now
             name = self.models.current_name()
-            if name is not None and name == self._model_version and self.engine.model is not None:
-                return
+            if self.engine.model is not None and name in (None, self._model_version):
+                return  # unchanged, or nothing to switch to: keep the model in use
             try:
                 model = self.models.load_current()
             except ModelError as exc:

@@ -1,13 +1,21 @@
-"""Shared fixtures.
+"""Shared fixtures, in two tiers.
 
-``DATABASE_URL`` chooses the database the storage tests use (bin/test runs the suite on SQLite and
-on PostgreSQL). Models are trained once per session: a tiny one on tests/data/tiny_nlu.yml and the
-real one on the project's nlu_data/ + faq/.
+Fast tier (the default): apps are built around a ``ScriptedNLU`` (tests/fakes/nlu.py) injected
+into the runtime, so the dialogue, channels, queue and dashboard are tested without training
+anything. Slow tier: every test that uses the project's trained model (``project_models_dir``,
+``project_app``) is marked ``slow`` automatically, as are browser and subprocess tests; the
+project model is trained once and cached under ``.cache/test-models/`` keyed by the hash of
+everything that shapes it, so both passes of ``bin/test`` (SQLite, PostgreSQL) share one training.
+
+``DATABASE_URL`` chooses the database the storage tests use; tests that touch it are marked ``db``.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import os
+import shutil
 from pathlib import Path
 
 import pytest
@@ -17,6 +25,19 @@ from bot.cli import main as cli_main
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = Path(__file__).resolve().parent / "data"
+MODEL_CACHE = ROOT / ".cache" / "test-models"
+
+
+def pytest_collection_modifyitems(items):
+    for item in items:
+        names = getattr(item, "fixturenames", ())
+        if "project_models_dir" in names:
+            item.add_marker(pytest.mark.slow)
+        if "database_url" in names:
+            item.add_marker(pytest.mark.db)
+
+
+# --- models ------------------------------------------------------------------------------------
 
 
 @pytest.fixture(scope="session")
@@ -27,14 +48,51 @@ def tiny_model_dir(tmp_path_factory) -> Path:
     return out
 
 
+def _project_fingerprint() -> str:
+    """Everything that shapes the project model: training data, FAQ, and the code that trains it."""
+    digest = hashlib.sha256()
+    files = [*sorted((ROOT / "nlu_data").rglob("*")), *sorted((ROOT / "faq").rglob("*")), *sorted((ROOT / "bot").rglob("*.py")),
+             ROOT / "pyproject.toml"]
+    for path in files:
+        if path.is_file():
+            digest.update(str(path.relative_to(ROOT)).encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
 @pytest.fixture(scope="session")
 def project_models_dir(tmp_path_factory) -> Path:
-    """A models/ folder with a model trained on the project's own data, made current."""
-    models = tmp_path_factory.mktemp("models")
-    runner = CliRunner()
-    result = runner.invoke(cli_main, ["train", "--folds", "3", "-q"], env={"MODELS_DIR": str(models)})
-    assert result.exit_code == 0, result.output
+    """A models/ folder with a model trained on the project's own data, made current (a copy of
+    the cached training, so a test may switch or add versions freely)."""
+    cached = MODEL_CACHE / _project_fingerprint()
+    if not (cached / "CURRENT").is_file():
+        staging = MODEL_CACHE / f"{cached.name}.{os.getpid()}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        result = CliRunner().invoke(cli_main, ["train", "--folds", "3", "-q"], env={"MODELS_DIR": str(staging)})
+        assert result.exit_code == 0, result.output
+        shutil.rmtree(cached, ignore_errors=True)
+        staging.rename(cached)
+    models = tmp_path_factory.mktemp("project") / "models"
+    shutil.copytree(cached, models)
     return models
+
+
+@pytest.fixture(scope="session")
+def project_model(project_models_dir):
+    from bot.nlu.model import ModelRegistry
+
+    return ModelRegistry(project_models_dir).load_current()
+
+
+@pytest.fixture(scope="session")
+def resources():
+    """The knowledge base and reply templates, loaded once for every app of the session."""
+    from actions.resources import Resources
+
+    return Resources.load()
+
+
+# --- apps --------------------------------------------------------------------------------------
 
 
 @pytest.fixture
@@ -42,26 +100,40 @@ def runner():
     return CliRunner()
 
 
-@pytest.fixture
-def database_url(tmp_path):
-    """A clean database: a fresh SQLite file, or the PostgreSQL of DATABASE_URL emptied first."""
-    url = os.environ.get("DATABASE_URL") or ""
-    if not url or url in ("sqlite://", "sqlite:///:memory:"):
-        yield f"sqlite:///{tmp_path / 'test.db'}"
-        return
+@pytest.fixture(scope="session")
+def migrated_database(tmp_path_factory):
+    """The test database, migrated once per session: the PostgreSQL of DATABASE_URL (dropped and
+    rebuilt first), or a SQLite template file that each test copies."""
     from bot.storage import Database
 
-    db = Database(url)
-    db.drop_all()
+    url = os.environ.get("DATABASE_URL") or ""
+    if not url or url in ("sqlite://", "sqlite:///:memory:"):
+        url = f"sqlite:///{tmp_path_factory.mktemp('db-template') / 'template.db'}"
+        db = Database(url)
+    else:
+        db = Database(url)
+        db.drop_all()
+    db.upgrade()
+    yield db
     db.dispose()
-    yield url
 
 
 @pytest.fixture
-def app_config(tmp_path, database_url, project_models_dir):
+def database_url(tmp_path, migrated_database):
+    """A clean, migrated database: a copy of the SQLite template, or PostgreSQL emptied."""
+    if migrated_database.is_sqlite:
+        path = tmp_path / "test.db"
+        shutil.copyfile(migrated_database.engine.url.database, path)
+        return f"sqlite:///{path}"
+    migrated_database.truncate_all()
+    return migrated_database.url
+
+
+@pytest.fixture
+def app_config(tmp_path, database_url):
     return {
         "DATABASE_URL": database_url,
-        "MODELS_DIR": str(project_models_dir),
+        "MODELS_DIR": str(tmp_path / "models"),
         "INSTANCE_DIR": str(tmp_path / "instance"),
         "REPORTS_DIR": str(tmp_path / "reports"),
         "WORKER_MODE": "none",
@@ -71,17 +143,65 @@ def app_config(tmp_path, database_url, project_models_dir):
 
 
 @pytest.fixture
-def app(app_config):
+def make_app(app_config, resources):
+    """Build apps the way ``python server.py`` does (runtime prepared, then handed to create_app),
+    around an injected NLU: ``make_app(overrides=None, nlu=None, start=False)``."""
+    from bot.config import Settings
+    from bot.engine import Engine
+    from bot.runtime import Runtime
     from server import create_app
+    from tests.fakes.nlu import ScriptedNLU
 
-    app = create_app(app_config)
-    yield app
-    app.extensions["bot"].shutdown()
+    runtimes = []
+
+    def build(overrides: dict | None = None, nlu=None, start: bool = False):
+        config = {**app_config, **(overrides or {})}
+        settings = Settings.load(config)
+        engine = Engine(nlu if nlu is not None else ScriptedNLU(), dataclasses.replace(resources, settings=settings))
+        runtime = Runtime(settings, engine=engine).prepare()
+        runtimes.append(runtime)
+        app = create_app(config, runtime=runtime)
+        if start:
+            runtime.start()
+        return app
+
+    yield build
+    for runtime in runtimes:
+        runtime.shutdown()
+
+
+@pytest.fixture
+def app(make_app):
+    return make_app()
 
 
 @pytest.fixture
 def client(app):
     return app.test_client()
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tiny_model_dir):
+    from bot.nlu.model import load_model
+
+    return load_model(tiny_model_dir)
+
+
+@pytest.fixture
+def tiny_client(make_app, tiny_model):
+    """An app whose real NLU pipeline runs a model trained in seconds on tests/data/tiny_nlu.yml."""
+    return make_app(nlu=tiny_model).test_client()
+
+
+@pytest.fixture
+def project_app(make_app, project_model):
+    """An app answering with the project's trained model (slow tier)."""
+    return make_app(nlu=project_model)
+
+
+@pytest.fixture
+def project_client(project_app):
+    return project_app.test_client()
 
 
 # --- channels ----------------------------------------------------------------------------------
@@ -130,12 +250,8 @@ def channel_config(app_config, fake_graph, fake_zalo):
 
 
 @pytest.fixture
-def channel_app(channel_config):
-    from server import create_app
-
-    app = create_app(channel_config)
-    yield app
-    app.extensions["bot"].shutdown()
+def channel_app(make_app, channel_config):
+    return make_app(channel_config)
 
 
 def fb_post(client, body: dict, secret: str = FB_SECRET, signature: str | None = None):

@@ -174,6 +174,7 @@ def test_project_model_threshold_comes_from_the_calibration_set(project_models_d
     assert all(not f.endswith("calibration.yml") for f in meta["data_files"]) and "topic/" in calib_text
 
 
+@pytest.mark.slow
 def test_train_without_calibration_keeps_the_cv_threshold(runner, tmp_path):
     out = tmp_path / "m"
     missing = tmp_path / "none.yml"

@@ -3,6 +3,8 @@
 import threading
 import time
 
+import pytest
+
 from sqlalchemy import select
 
 from bot.cli import main
@@ -20,18 +22,20 @@ def test_shell_keeps_context_and_numbers_buttons(runner, project_models_dir):
     assert "Cảm ơn bạn đã phản hồi" in result.output
 
 
-def test_redis_worker_processes_what_the_server_accepted(channel_config, fake_graph):
+@pytest.mark.slow
+def test_redis_worker_processes_what_the_server_accepted(make_app, channel_config, fake_graph, resources):
     import redis
 
-    from server import create_app
+    from bot.engine import Engine
     from bot.runtime import Runtime
     from bot.workers import INBOX_KEY, OUTBOX_KEY
+    from tests.fakes.nlu import ScriptedNLU
 
     client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
     client.delete(INBOX_KEY, OUTBOX_KEY)
     config = {**channel_config, "WORKER_MODE": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}
-    app = create_app(config)  # the web process: stores and pushes a wake-up, processes nothing
-    worker = Runtime(Settings.load(config))
+    app = make_app(config)  # the web process: stores and pushes a wake-up, processes nothing
+    worker = Runtime(Settings.load(config), engine=Engine(ScriptedNLU(), resources)).prepare()
     stop = threading.Event()
     thread = threading.Thread(target=worker.workers.run_forever, args=(stop,), daemon=True)
     try:
@@ -50,4 +54,3 @@ def test_redis_worker_processes_what_the_server_accepted(channel_config, fake_gr
         stop.set()
         thread.join(5)
         worker.shutdown()
-        app.extensions["bot"].shutdown()

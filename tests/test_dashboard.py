@@ -265,33 +265,24 @@ def test_sla_deadline_for_a_ticket_created_at_2359(channel_app):
         assert t.due_at.astimezone(vn) == dt.datetime(2027, 1, 1, 23, 59, tzinfo=vn)
 
 
-def test_handoff_deadline_follows_sla_hours(channel_config, fake_graph):
-    from server import create_app
-
-    app = create_app({**channel_config, "SLA_HOURS": 8})
-    try:
-        code = open_ticket(app)
-        with app.extensions["bot"].db.read() as s:
-            t = s.scalars(select(Ticket).where(Ticket.code == code)).one()
-            assert abs((t.due_at - t.created_at) - dt.timedelta(hours=8)) < dt.timedelta(seconds=5)
-        texts = [r.json()["message"]["text"] for r in fake_graph.sent("/me/messages")]
-        assert any("trong vòng 8 giờ" in t for t in texts)
-    finally:
-        app.extensions["bot"].shutdown()
+def test_handoff_deadline_follows_sla_hours(make_app, channel_config, fake_graph):
+    app = make_app({**channel_config, "SLA_HOURS": 8})
+    code = open_ticket(app)
+    with app.extensions["bot"].db.read() as s:
+        t = s.scalars(select(Ticket).where(Ticket.code == code)).one()
+        assert t.due_at - t.created_at == dt.timedelta(hours=8)
+    texts = [r.json()["message"]["text"] for r in fake_graph.sent("/me/messages")]
+    assert any("trong vòng 8 giờ" in t for t in texts)
 
 
 @pytest.fixture
-def notifying(channel_config, fake_zalo):
-    from server import create_app
-
+def notifying(make_app, channel_config, fake_zalo):
     from .fakes.smtp import SMTPSink
 
     sink = SMTPSink()
     config = {**channel_config, "SMTP_HOST": "127.0.0.1", "SMTP_PORT": sink.port, "SMTP_STARTTLS": False,
               "NOTIFY_EMAILS": "truc@congdoan.vn lanhdao@congdoan.vn", "NOTIFY_WEBHOOK_URL": fake_zalo.url + "/hook"}
-    app = create_app(config)
-    yield app, sink, fake_zalo
-    app.extensions["bot"].shutdown()
+    yield make_app(config), sink, fake_zalo
     sink.close()
 
 

@@ -172,16 +172,11 @@ def test_crash_during_processing_loses_nothing_and_duplicates_nothing(channel_ap
     assert len(fake_graph.sent("/me/messages")) == 1
 
 
-def test_restart_resumes_unfinished_inbox_and_outbox(channel_config, fake_graph):
-    from server import create_app
-
-    first = create_app(channel_config)
+def test_restart_resumes_unfinished_inbox_and_outbox(make_app, channel_config, fake_graph):
+    first = make_app(channel_config)
     fb_post(first.test_client(), fb_body(fb_text("r1", "restart-1", "xin chào"), fb_text("r2", "restart-2", "cảm ơn")))
     first.extensions["bot"].shutdown()  # "crash" before any processing
     assert fake_graph.sent("/me/messages") == []
-    second = create_app({**channel_config, "WORKER_MODE": "thread"})
-    try:
-        got = fake_graph.wait_for(2, "/me/messages", timeout=15)
-        assert sorted(r.json()["recipient"]["id"] for r in got) == ["r1", "r2"]
-    finally:
-        second.extensions["bot"].shutdown()
+    make_app({**channel_config, "WORKER_MODE": "thread"}, start=True)
+    got = fake_graph.wait_for(2, "/me/messages", timeout=15)
+    assert sorted(r.json()["recipient"]["id"] for r in got) == ["r1", "r2"]

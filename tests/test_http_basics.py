@@ -17,8 +17,19 @@ def test_readyz_reports_database_and_model(client):
     assert body["checks"]["database"]["ok"] and body["checks"]["model"]["version"]
 
 
-def test_model_parse_rasa_shape(client):
-    response = client.post("/model/parse", json={"text": "cho em hỏi lương tối thiểu vùng 1 năm 2026"})
+def test_model_parse_rasa_shape(tiny_client):
+    response = tiny_client.post("/model/parse", json={"text": "tôi muốn đặt vé máy bay đi Huế"})
+    assert response.status_code == 200
+    body = response.get_json()
+    assert body["text"] == "tôi muốn đặt vé máy bay đi Huế"
+    assert body["intent"]["name"] == "dat_ve_may_bay"
+    assert 0 < body["intent"]["confidence"] <= 1
+    assert body["intent_ranking"][0] == body["intent"]
+    assert len(body["intent_ranking"]) <= 10 and body["entities"] == []
+
+
+def test_model_parse_with_the_project_model(project_client):
+    response = project_client.post("/model/parse", json={"text": "cho em hỏi lương tối thiểu vùng 1 năm 2026"})
     assert response.status_code == 200
     body = response.get_json()
     assert body["text"].startswith("cho em hỏi")
@@ -29,8 +40,8 @@ def test_model_parse_rasa_shape(client):
 
 
 @pytest.mark.parametrize("text", ["", "    ", "😀😀😀", "a" * 9_999, "hello world how are you", "Привет", "中文 xin chào 🙂 abc"])
-def test_model_parse_bad_input_low_confidence(client, text):
-    response = client.post("/model/parse", json={"text": text})
+def test_model_parse_bad_input_low_confidence(tiny_client, text):
+    response = tiny_client.post("/model/parse", json={"text": text})
     assert response.status_code == 200
     body = response.get_json()
     assert 0.0 <= body["intent"]["confidence"] <= 1.0
