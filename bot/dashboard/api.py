@@ -8,12 +8,12 @@ from __future__ import annotations
 from flask import Blueprint, current_app, g, jsonify, request
 from sqlalchemy import select
 
+from ..errors import APIError
 from ..handoff import officers as officer_ops
 from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
 from ..storage.models import Message, Officer, OutboxMessage, Ticket
-from ..web.errors import APIError
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_TICKETS = 500

@@ -10,23 +10,10 @@ import logging
 from flask import Flask, jsonify
 from werkzeug.exceptions import HTTPException
 
+from ..errors import APIError
 from ..nlu.model import ModelError
 
 logger = logging.getLogger(__name__)
-
-
-class APIError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",

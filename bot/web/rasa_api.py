@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, jsonify, request
 
-from .errors import APIError
+from ..errors import APIError
 
 bp = Blueprint("rasa_api", __name__)
 

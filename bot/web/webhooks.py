@@ -15,7 +15,7 @@ from flask import Blueprint, current_app, jsonify, request
 
 from ..channels import messenger, zalo
 from ..channels.base import MAX_INCOMING_TEXT, IncomingMessage
-from .errors import APIError
+from ..errors import APIError
 from .rasa_api import json_body, text_field
 
 logger = logging.getLogger(__name__)
