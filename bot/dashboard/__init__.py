@@ -333,15 +333,13 @@ def suggest(code):
 
 
 def report_range(args) -> tuple[dt.datetime, dt.datetime, str]:
-    today = dt.datetime.now(report_ops.VN_TZ).date()
+    """The report's [start, end) and grain from the query string (?from=&to=&grain=)."""
     try:
-        start = dt.date.fromisoformat(args.get("from", "")) if args.get("from") else today - dt.timedelta(days=29)
-        end = dt.date.fromisoformat(args.get("to", "")) if args.get("to") else today
+        start, end = report_ops.report_range(args.get("from"), args.get("to"))
     except ValueError:
         abort(400, description="Ngày phải có dạng YYYY-MM-DD.")
     grain = args.get("grain", "day") if args.get("grain") in ("day", "week", "month") else "day"
-    to_dt = lambda d: dt.datetime.combine(d, dt.time(), tzinfo=report_ops.VN_TZ)  # noqa: E731
-    return to_dt(start), to_dt(end + dt.timedelta(days=1)), grain
+    return start, end, grain
 
 
 def _report():

@@ -22,6 +22,24 @@ from .tickets import OPEN_STATUSES
 VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 
+DEFAULT_DAYS = 30  # a report without dates covers the last 30 days, today included
+
+
+def report_range(date_from: str | None, date_to: str | None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in Vietnam time for the days ``date_from`` to ``date_to`` (YYYY-MM-DD, both included).
+
+    Missing dates default to the last ``DEFAULT_DAYS`` days up to today; a malformed one raises ValueError.
+    """
+    today = dt.datetime.now(VN_TZ).date()
+    start = dt.date.fromisoformat(date_from) if date_from else today - dt.timedelta(days=DEFAULT_DAYS - 1)
+    end = dt.date.fromisoformat(date_to) if date_to else today
+    return _midnight(start), _midnight(end + dt.timedelta(days=1))
+
+
+def _midnight(day: dt.date) -> dt.datetime:
+    return dt.datetime.combine(day, dt.time(), tzinfo=VN_TZ)
+
+
 def _local_date(moment: dt.datetime) -> dt.date:
     return moment.astimezone(VN_TZ).date()
 
