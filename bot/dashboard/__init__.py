@@ -34,6 +34,7 @@ from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
 from ..storage.models import FaqSuggestion, Message, Officer, OutboxMessage, Ticket, TicketEvent, TicketNote, utcnow
+from ..vntime import format_short
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates", static_folder="static")
 
@@ -94,13 +95,7 @@ def csrf_token() -> str:
 def inject():
     return {"csrf_token": csrf_token, "status_labels": STATUS_LABELS, "reason_labels": ticket_ops.REASON_LABELS_VI,
             "channel_labels": CHANNEL_LABELS,
-            "delivery_labels": DELIVERY_LABELS, "local_time": local_time, "org_name": runtime().settings["ORG_NAME"]}
-
-
-def local_time(moment: dt.datetime | None) -> str:
-    if moment is None:
-        return "—"
-    return moment.astimezone(report_ops.VN_TZ).strftime("%H:%M %d/%m/%Y")
+            "delivery_labels": DELIVERY_LABELS, "local_time": format_short, "org_name": runtime().settings["ORG_NAME"]}
 
 
 @bp.before_request

@@ -14,6 +14,7 @@ from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
 from ..storage.models import Message, Officer, OutboxMessage, Ticket
+from ..vntime import isoformat_local
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_TICKETS = 500
@@ -21,10 +22,6 @@ MAX_TICKETS = 500
 
 def runtime():
     return current_app.extensions["bot"]
-
-
-def iso(moment):
-    return moment.astimezone(report_ops.VN_TZ).isoformat(timespec="seconds") if moment else None
 
 
 @bp.before_request
@@ -42,8 +39,9 @@ def authenticate():
 def ticket_json(t: Ticket, assignee: Officer | None) -> dict:
     return {
         "code": t.code, "status": t.status, "priority": t.priority, "channel": t.channel, "topic": t.topic,
-        "created_at": iso(t.created_at), "due_at": iso(t.due_at), "first_response_at": iso(t.first_response_at),
-        "resolved_at": iso(t.resolved_at), "assignee": assignee.email if assignee else None, "question": t.question,
+        "created_at": isoformat_local(t.created_at), "due_at": isoformat_local(t.due_at),
+        "first_response_at": isoformat_local(t.first_response_at), "resolved_at": isoformat_local(t.resolved_at),
+        "assignee": assignee.email if assignee else None, "question": t.question,
     }
 
 
@@ -71,7 +69,7 @@ def get_ticket(code):
         delivery = {o.message_id: o for o in s.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == t.id))}
         body = ticket_json(t, assignee)
         body["transcript"] = [
-            {"author": m.author, "text": m.text, "at": iso(m.created_at),
+            {"author": m.author, "text": m.text, "at": isoformat_local(m.created_at),
              **({"delivery": delivery[m.id].status, "delivery_error": delivery[m.id].last_error} if m.id in delivery and m.author == "officer" else {})}
             for m in messages
         ]
