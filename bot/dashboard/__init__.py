@@ -33,7 +33,8 @@ from ..handoff import officers as officer_ops
 from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
-from ..storage.models import FaqSuggestion, Message, Officer, OutboxMessage, Ticket, TicketEvent, TicketNote, utcnow
+from ..handoff.transcript import transcript
+from ..storage.models import FaqSuggestion, Officer, Ticket, TicketEvent, TicketNote, utcnow
 from ..vntime import format_short
 
 bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="templates", static_folder="static")
@@ -41,7 +42,6 @@ bp = Blueprint("dashboard", __name__, url_prefix="/dashboard", template_folder="
 PAGE_SIZE = 100
 MAX_PAGE_SIZE = 5000  # ?size=5000 shows a whole day's queue on one page
 LOCK_SECONDS = 15 * 60
-STATUS_LABELS = ticket_ops.STATUS_LABELS_VI
 CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
 DELIVERY_LABELS = {"pending": "Đang gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Gửi lỗi", "refused": "Bị từ chối"}
 
@@ -93,7 +93,7 @@ def csrf_token() -> str:
 
 @bp.app_context_processor
 def inject():
-    return {"csrf_token": csrf_token, "status_labels": STATUS_LABELS, "reason_labels": ticket_ops.REASON_LABELS_VI,
+    return {"csrf_token": csrf_token, "status_labels": ticket_ops.STATUS_LABELS_VI, "reason_labels": ticket_ops.REASON_LABELS_VI,
             "channel_labels": CHANNEL_LABELS,
             "delivery_labels": DELIVERY_LABELS, "local_time": format_short, "org_name": runtime().settings["ORG_NAME"]}
 
@@ -179,7 +179,7 @@ def _queue_query(args):
     status = args.get("status", "active")
     if status == "active":
         stmt = stmt.where(Ticket.status.in_(ticket_ops.OPEN_STATUSES))
-    elif status in STATUS_LABELS:
+    elif status in ticket_ops.STATUS_LABELS_VI:
         stmt = stmt.where(Ticket.status == status)
     for field in ("priority", "channel", "topic"):
         if args.get(field):
@@ -230,8 +230,7 @@ def ticket(code):
     q = request.args.get("q", "").strip()
     with runtime().db.read() as s:
         t = _ticket_or_404(s, code)
-        transcript = s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id)).all()
-        deliveries = {o.message_id: o for o in s.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == t.id))}
+        lines = transcript(s, t.id)
         notes = s.execute(select(TicketNote, Officer.name).join(Officer, Officer.id == TicketNote.officer_id, isouter=True)
                           .where(TicketNote.ticket_id == t.id).order_by(TicketNote.id)).all()
         events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)).all()
@@ -239,9 +238,9 @@ def ticket(code):
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
     canned = kb.search(q, limit=8) if q else []
     context = runtime().engine.responses.context
-    return render_template("dashboard/ticket.html", t=t, transcript=transcript, deliveries=deliveries, notes=notes, events=events,
+    return render_template("dashboard/ticket.html", t=t, transcript=lines, notes=notes, events=events,
                            officers=officers, assignee=assignee, canned=[(e, e.render(context)) for e in canned], q=q,
-                           now=utcnow(), last_worker_question=next((m.text for m in reversed(transcript) if m.author == "worker"), t.question))
+                           now=utcnow(), last_worker_question=next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question))
 
 
 def _mutate(code, fn, success: str):

@@ -13,7 +13,8 @@ from ..handoff import officers as officer_ops
 from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
-from ..storage.models import Message, Officer, OutboxMessage, Ticket
+from ..handoff.transcript import transcript
+from ..storage.models import Officer, Ticket
 from ..vntime import isoformat_local
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -65,13 +66,11 @@ def get_ticket(code):
         if t is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
-        messages = s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id)).all()
-        delivery = {o.message_id: o for o in s.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == t.id))}
         body = ticket_json(t, assignee)
         body["transcript"] = [
             {"author": m.author, "text": m.text, "at": isoformat_local(m.created_at),
-             **({"delivery": delivery[m.id].status, "delivery_error": delivery[m.id].last_error} if m.id in delivery and m.author == "officer" else {})}
-            for m in messages
+             **({"delivery": d.status, "delivery_error": d.last_error} if d else {})}
+            for m, d in transcript(s, t.id)
         ]
         return jsonify(body)
 
