@@ -5,7 +5,7 @@ Times are ISO 8601 with offset (Vietnam time, +07:00).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
 from ..errors import APIError
@@ -14,22 +14,20 @@ from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
 from ..handoff.transcript import transcript
+from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket
 from ..vntime import isoformat_local
+from .reports import requested_range
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_TICKETS = 500
-
-
-def runtime():
-    return current_app.extensions["bot"]
 
 
 @bp.before_request
 def authenticate():
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         g.api_officer = officer_ops.by_token(s, token)
         if g.api_officer is not None:
             s.expunge(g.api_officer)
@@ -54,14 +52,14 @@ def list_tickets():
         if status not in ticket_ops.STATUS_LABELS_VI:
             raise APIError(f"status phải là một trong: {', '.join(ticket_ops.STATUS_LABELS_VI)}", 400, "invalid_field")
         stmt = stmt.where(Ticket.status == status)
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         rows = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).limit(MAX_TICKETS)).all()
         return jsonify({"tickets": [ticket_json(t, a) for t, a in rows]})
 
 
 @bp.get("/tickets/<code>")
 def get_ticket(code):
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         t = replies.find_ticket(s, code)
         if t is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
@@ -83,11 +81,11 @@ def reply(code):
     resolve = body.get("resolve", False)
     if not isinstance(resolve, bool):
         raise APIError("'resolve' phải là true hoặc false.", 400, "invalid_field")
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         if replies.find_ticket(s, code) is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
     try:
-        result = replies.send_reply(runtime(), code, g.api_officer.id, body["text"], resolve)
+        result = replies.send_reply(current_runtime(), code, g.api_officer.id, body["text"], resolve)
     except replies.ReplyRefused as exc:
         raise APIError(exc.reason, 409, "reply_refused") from None
     return jsonify({"code": code.upper(), "outbox_id": result.outbox_id, "delivery": result.status}), 202
@@ -95,8 +93,6 @@ def reply(code):
 
 @bp.get("/reports/sla")
 def sla():
-    from ..dashboard import report_range
-
-    start, end, grain = report_range(request.args)
-    with runtime().db.read() as s:
+    start, end, grain = requested_range(request.args)
+    with current_runtime().db.read() as s:
         return jsonify(report_ops.sla_report(s, start, end, grain))

@@ -59,10 +59,8 @@ def create_app(config: dict | None = None) -> Flask:
     app.register_blueprint(webchat.bp)
     app.after_request(webchat.add_cors)
 
-    from ..dashboard import api as dashboard_api
-    from ..dashboard import bp as dashboard_bp
+    from .. import dashboard
 
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(dashboard_api.bp)
+    dashboard.init_app(app)
     runtime.start()
     return app
