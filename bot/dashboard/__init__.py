@@ -39,6 +39,11 @@ def init_app(app: Flask) -> None:
     app.context_processor(_template_context)
 
 
+def serves(path: str) -> bool:
+    """Whether ``path`` is a dashboard page: its errors are HTML pages (``error_pages``), not JSON."""
+    return path == URL_PREFIX or path.startswith(URL_PREFIX + "/")
+
+
 def _before_page() -> None:
     if request.blueprint in PAGE_BLUEPRINTS:
         auth.load_officer()
