@@ -50,11 +50,13 @@ def test_unexpected_error_is_an_html_500(channel_app, auth, officer, ticket):
 
 def test_api_errors_stay_json(runner, channel_app, officer):
     env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"]}
-    headers = {"Authorization": "Bearer " + runner.invoke(main, ["officers", "token", officer], env=env).output.strip()}
+    token = runner.invoke(main, ["officers", "token", officer], env=env).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
     client = channel_app.test_client()
     missing = client.get("/api/tickets/CD-XXXXX", headers=headers)
     assert missing.status_code == 404 and missing.get_json() == {"error": "not_found", "message": "Không tìm thấy phiếu."}
     unknown = client.get("/api/khong-co", headers=headers)
     assert unknown.status_code == 404 and unknown.get_json() == {"error": "not_found", "message": "Không tìm thấy."}
     bad_date = client.get("/api/reports/sla?from=h%C3%B4m-qua", headers=headers)
-    assert bad_date.status_code == 400 and bad_date.get_json() == {"error": "bad_request", "message": "Yêu cầu không hợp lệ."}
+    assert bad_date.status_code == 400
+    assert bad_date.get_json() == {"error": "bad_request", "message": "Yêu cầu không hợp lệ."}

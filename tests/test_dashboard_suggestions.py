@@ -21,7 +21,8 @@ def approve_first(admin_auth):
 def test_only_admins_review_suggestions(channel_app, auth, officer, admin, ticket):
     auth.login(officer)
     assert auth.client.get("/dashboard/suggestions").status_code == 403
-    suggest(auth, ticket, "Công đoàn có hỗ trợ luật sư miễn phí không?", "Có, công đoàn tư vấn pháp luật miễn phí cho đoàn viên.")
+    suggest(auth, ticket, "Công đoàn có hỗ trợ luật sư miễn phí không?",
+            "Có, công đoàn tư vấn pháp luật miễn phí cho đoàn viên.")
     admin_auth = AuthActions(channel_app.test_client())
     admin_auth.login(admin)
     assert "luật sư miễn phí" in admin_auth.client.get("/dashboard/suggestions").get_data(as_text=True)

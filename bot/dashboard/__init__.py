@@ -53,4 +53,5 @@ def _before_page() -> None:
 def _template_context() -> dict:
     return {"csrf_token": auth.csrf_token, "status_labels": ticket_ops.STATUS_LABELS_VI,
             "reason_labels": ticket_ops.REASON_LABELS_VI, "channel_labels": CHANNEL_LABELS,
-            "delivery_labels": DELIVERY_LABELS, "local_time": format_short, "org_name": current_runtime().settings["ORG_NAME"]}
+            "delivery_labels": DELIVERY_LABELS, "local_time": format_short,
+            "org_name": current_runtime().settings["ORG_NAME"]}

@@ -38,9 +38,10 @@ def detail(code):
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
     canned = engine.kb.search(q, limit=8) if q else []
     context = engine.responses.context
+    last_worker_question = next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question)
     return render_template("dashboard/ticket.html", t=t, transcript=lines, notes=notes, events=events,
                            officers=officers, assignee=assignee, canned=[(e, e.render(context)) for e in canned], q=q,
-                           now=utcnow(), last_worker_question=next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question))
+                           now=utcnow(), last_worker_question=last_worker_question)
 
 
 def _mutate(code, fn, success: str):
