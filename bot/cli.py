@@ -672,16 +672,13 @@ def report(ctx: _Context, date_from, date_to, grain, fmt):
     """Báo cáo phiếu hỏi: số lượng, tỷ lệ trả lời trong 24 giờ, thời gian phản hồi, bot và cán bộ."""
     from .handoff import reports as report_ops
 
-    today = dt.datetime.now(report_ops.VN_TZ).date()
     try:
-        start = dt.date.fromisoformat(date_from) if date_from else today - dt.timedelta(days=29)
-        end = dt.date.fromisoformat(date_to) if date_to else today
+        start, end = report_ops.report_range(date_from, date_to)
     except ValueError:
         raise click.BadParameter("ngày phải có dạng YYYY-MM-DD") from None
-    to_dt = lambda d: dt.datetime.combine(d, dt.time(), tzinfo=report_ops.VN_TZ)  # noqa: E731
     db = _db(ctx.settings)
     with db.read() as s:
-        data = report_ops.sla_report(s, to_dt(start), to_dt(end + dt.timedelta(days=1)), grain)
+        data = report_ops.sla_report(s, start, end, grain)
     db.dispose()
     click.echo(report_ops.to_csv(data) if fmt == "csv" else json.dumps(data, ensure_ascii=False, indent=2))
 

@@ -299,3 +299,72 @@ def zalo_text(user: str, msg_id: str, text: str, ts: int | None = None) -> dict:
     ts = ts or int(_time.time() * 1000)
     return {"app_id": ZALO_APP_ID, "event_name": "user_send_text", "timestamp": str(ts), "sender": {"id": user},
             "recipient": {"id": "OA"}, "message": {"text": text, "msg_id": msg_id}}
+
+
+# --- dashboard ---
+
+PASSWORD = "mat-khau-rat-dai-123"
+
+
+def add_officer(runner, app, email, role="officer", name=None) -> str:
+    """Create an officer account with the CLI, as an admin would; returns the e-mail."""
+    env = {"DATABASE_URL": app.extensions["bot"].settings["DATABASE_URL"]}
+    result = runner.invoke(cli_main, ["officers", "add", email, "--name", name or email.split("@")[0], "--role", role,
+                                      "--password-stdin"], input=PASSWORD + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    return email
+
+
+def open_ticket(app, psid="worker-1", text="cho em gặp cán bộ công đoàn", ts=None) -> str:
+    """A worker asks for an officer on Messenger and the workers run; returns the new ticket's code."""
+    from sqlalchemy import select
+
+    from bot.storage.models import Ticket
+
+    fb_post(app.test_client(), fb_body(fb_text(psid, f"mid-{psid}-{text[:5]}", text, ts)))
+    app.extensions["bot"].workers.drain()
+    with app.extensions["bot"].db.read() as s:
+        return s.scalars(select(Ticket).where(Ticket.user_id == psid)).one().code
+
+
+class AuthActions:
+    """One browser session on the dashboard: log in and out, and send forms with the session's CSRF token."""
+
+    def __init__(self, client):
+        self.client = client
+
+    def csrf_token(self) -> str:
+        import re
+
+        html = self.client.get("/dashboard/login").get_data(as_text=True)
+        return re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+
+    def post(self, path, data=None, **kwargs):
+        return self.client.post(path, data={**(data or {}), "csrf_token": self.csrf_token()}, **kwargs)
+
+    def login(self, email, password=PASSWORD):
+        return self.post("/dashboard/login", {"email": email, "password": password})
+
+    def logout(self):
+        return self.post("/dashboard/logout")
+
+
+@pytest.fixture
+def auth(channel_app):
+    return AuthActions(channel_app.test_client())
+
+
+@pytest.fixture
+def officer(runner, channel_app):
+    return add_officer(runner, channel_app, "canbo@congdoan.vn", name="Nguyễn Văn A")
+
+
+@pytest.fixture
+def admin(runner, channel_app):
+    return add_officer(runner, channel_app, "admin@congdoan.vn", role="admin", name="Trần Thị B")
+
+
+@pytest.fixture
+def ticket(channel_app):
+    """The code of a ticket a worker opened on Messenger."""
+    return open_ticket(channel_app)

@@ -70,8 +70,7 @@ def test_officer_dashboard_in_chromium(channel_app, runner, fake_graph):
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
 
-    from .conftest import fb_body, fb_post, fb_text
-    from .test_dashboard import PASSWORD, add_officer
+    from .conftest import PASSWORD, add_officer, fb_body, fb_post, fb_text
 
     add_officer(runner, channel_app, "canbo@congdoan.vn", name="Nguyễn Văn A")
     fb_post(channel_app.test_client(), fb_body(fb_text("psid-browser", "mid-browser", "cho em gặp cán bộ, công ty nợ lương em")))

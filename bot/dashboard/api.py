@@ -5,33 +5,29 @@ Times are ISO 8601 with offset (Vietnam time, +07:00).
 
 from __future__ import annotations
 
-from flask import Blueprint, current_app, g, jsonify, request
+from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
+from ..errors import APIError
 from ..handoff import officers as officer_ops
 from ..handoff import replies
 from ..handoff import reports as report_ops
 from ..handoff import tickets as ticket_ops
-from ..storage.models import Message, Officer, OutboxMessage, Ticket
-from ..web.errors import APIError
+from ..handoff.transcript import transcript
+from ..runtime import current_runtime
+from ..storage.models import Officer, Ticket
+from ..vntime import isoformat_local
+from .reports import requested_range
 
 bp = Blueprint("api", __name__, url_prefix="/api")
 MAX_TICKETS = 500
-
-
-def runtime():
-    return current_app.extensions["bot"]
-
-
-def iso(moment):
-    return moment.astimezone(report_ops.VN_TZ).isoformat(timespec="seconds") if moment else None
 
 
 @bp.before_request
 def authenticate():
     header = request.headers.get("Authorization", "")
     token = header[len("Bearer "):].strip() if header.startswith("Bearer ") else ""
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         g.api_officer = officer_ops.by_token(s, token)
         if g.api_officer is not None:
             s.expunge(g.api_officer)
@@ -42,8 +38,9 @@ def authenticate():
 def ticket_json(t: Ticket, assignee: Officer | None) -> dict:
     return {
         "code": t.code, "status": t.status, "priority": t.priority, "channel": t.channel, "topic": t.topic,
-        "created_at": iso(t.created_at), "due_at": iso(t.due_at), "first_response_at": iso(t.first_response_at),
-        "resolved_at": iso(t.resolved_at), "assignee": assignee.email if assignee else None, "question": t.question,
+        "created_at": isoformat_local(t.created_at), "due_at": isoformat_local(t.due_at),
+        "first_response_at": isoformat_local(t.first_response_at), "resolved_at": isoformat_local(t.resolved_at),
+        "assignee": assignee.email if assignee else None, "question": t.question,
     }
 
 
@@ -55,25 +52,23 @@ def list_tickets():
         if status not in ticket_ops.STATUS_LABELS_VI:
             raise APIError(f"status phải là một trong: {', '.join(ticket_ops.STATUS_LABELS_VI)}", 400, "invalid_field")
         stmt = stmt.where(Ticket.status == status)
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         rows = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).limit(MAX_TICKETS)).all()
         return jsonify({"tickets": [ticket_json(t, a) for t, a in rows]})
 
 
 @bp.get("/tickets/<code>")
 def get_ticket(code):
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         t = replies.find_ticket(s, code)
         if t is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
-        messages = s.scalars(select(Message).where(Message.ticket_id == t.id).order_by(Message.id)).all()
-        delivery = {o.message_id: o for o in s.scalars(select(OutboxMessage).where(OutboxMessage.ticket_id == t.id))}
         body = ticket_json(t, assignee)
         body["transcript"] = [
-            {"author": m.author, "text": m.text, "at": iso(m.created_at),
-             **({"delivery": delivery[m.id].status, "delivery_error": delivery[m.id].last_error} if m.id in delivery and m.author == "officer" else {})}
-            for m in messages
+            {"author": m.author, "text": m.text, "at": isoformat_local(m.created_at),
+             **({"delivery": d.status, "delivery_error": d.last_error} if d else {})}
+            for m, d in transcript(s, t.id)
         ]
         return jsonify(body)
 
@@ -86,11 +81,11 @@ def reply(code):
     resolve = body.get("resolve", False)
     if not isinstance(resolve, bool):
         raise APIError("'resolve' phải là true hoặc false.", 400, "invalid_field")
-    with runtime().db.read() as s:
+    with current_runtime().db.read() as s:
         if replies.find_ticket(s, code) is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
     try:
-        result = replies.send_reply(runtime(), code, g.api_officer.id, body["text"], resolve)
+        result = replies.send_reply(current_runtime(), code, g.api_officer.id, body["text"], resolve)
     except replies.ReplyRefused as exc:
         raise APIError(exc.reason, 409, "reply_refused") from None
     return jsonify({"code": code.upper(), "outbox_id": result.outbox_id, "delivery": result.status}), 202
@@ -98,8 +93,6 @@ def reply(code):
 
 @bp.get("/reports/sla")
 def sla():
-    from ..dashboard import report_range
-
-    start, end, grain = report_range(request.args)
-    with runtime().db.read() as s:
+    start, end, grain = requested_range(request.args)
+    with current_runtime().db.read() as s:
         return jsonify(report_ops.sla_report(s, start, end, grain))

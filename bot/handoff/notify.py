@@ -19,7 +19,7 @@ import httpx
 from sqlalchemy import select
 
 from ..storage.models import Notification, Ticket, utcnow
-from .reports import VN_TZ
+from ..vntime import format_local
 
 logger = logging.getLogger(__name__)
 
@@ -92,9 +92,8 @@ class Notifier:
         sent = 0
         for nid, kind, target, code, question, due_at, channel, priority in due:
             subject = SUBJECTS[kind].format(code=code)
-            local_due = due_at.astimezone(VN_TZ).strftime("%H:%M ngày %d/%m/%Y")
             body = (f"{subject}\n\nKênh: {channel}\nMức ưu tiên: {'cao' if priority == 'high' else 'thường'}\n"
-                    f"Hạn trả lời: {local_due}\nCâu hỏi: {question[:300]}\n\n"
+                    f"Hạn trả lời: {format_local(due_at)}\nCâu hỏi: {question[:300]}\n\n"
                     f"Mở bảng điều khiển để xử lý: {self.settings['PUBLIC_URL'].rstrip('/')}/dashboard/tickets/{code}")
             try:
                 if target == "email":

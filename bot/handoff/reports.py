@@ -11,19 +11,26 @@ import datetime as dt
 import io
 import statistics
 from collections import Counter, defaultdict
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
+from .. import vntime
 from ..nlu.normalize import strip_accents
 from ..storage.models import Message, Ticket, utcnow
 from .tickets import OPEN_STATUSES
 
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
+DEFAULT_DAYS = 30  # a report without dates covers the last 30 days, today included
 
 
-def _local_date(moment: dt.datetime) -> dt.date:
-    return moment.astimezone(VN_TZ).date()
+def report_range(date_from: str | None, date_to: str | None) -> tuple[dt.datetime, dt.datetime]:
+    """[start, end) in Vietnam time for the days ``date_from`` to ``date_to`` (YYYY-MM-DD, both included).
+
+    Missing dates default to the last ``DEFAULT_DAYS`` days up to today; a malformed one raises ValueError.
+    """
+    today = vntime.today()
+    start = dt.date.fromisoformat(date_from) if date_from else today - dt.timedelta(days=DEFAULT_DAYS - 1)
+    end = dt.date.fromisoformat(date_to) if date_to else today
+    return vntime.start_of_day(start), vntime.start_of_day(end + dt.timedelta(days=1))
 
 
 def _period(day: dt.date, grain: str) -> str:
@@ -58,7 +65,7 @@ def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day"
     first_response_minutes: list[float] = []
     due = answered_in_time = 0
     for created, channel, topic, due_at, first_response, status in rows:
-        by_period[_period(_local_date(created), grain)][channel] += 1
+        by_period[_period(vntime.to_local(created).date(), grain)][channel] += 1
         by_channel[channel] += 1
         by_topic[topic or "(chưa rõ)"] += 1
         if first_response is not None:
@@ -103,12 +110,12 @@ def _answers_per_month(session, start, end) -> dict:
                                          Message.created_at >= start, Message.created_at < end)
     ).scalars()
     for created in bot_rows:
-        out[_local_date(created).strftime("%Y-%m")]["bot"] += 1
+        out[f"{vntime.to_local(created):%Y-%m}"]["bot"] += 1
     officer_rows = session.execute(
         select(Message.created_at).where(Message.author == "officer", Message.created_at >= start, Message.created_at < end)
     ).scalars()
     for created in officer_rows:
-        out[_local_date(created).strftime("%Y-%m")]["officer"] += 1
+        out[f"{vntime.to_local(created):%Y-%m}"]["officer"] += 1
     return dict(sorted(out.items()))
 
 

@@ -62,11 +62,9 @@ def create_app(config: dict | None = None, runtime: Runtime | None = None) -> Fl
     app.register_blueprint(webchat.bp)
     app.after_request(webchat.add_cors)
 
-    from ..dashboard import api as dashboard_api
-    from ..dashboard import bp as dashboard_bp
+    from .. import dashboard
 
-    app.register_blueprint(dashboard_bp)
-    app.register_blueprint(dashboard_api.bp)
+    dashboard.init_app(app)
     if owned:
         runtime.start()
     return app

@@ -1,4 +1,5 @@
-"""One place that maps errors to HTTP responses (JSON for API clients).
+"""One place that maps errors to HTTP responses: an HTML page on the officers' dashboard, JSON
+everywhere else (the API, webhooks and the Rasa routes).
 
 Error bodies never echo the request: workers' messages are personal data.
 """
@@ -7,26 +8,15 @@ from __future__ import annotations
 
 import logging
 
-from flask import Flask, jsonify
-from werkzeug.exceptions import HTTPException
+from flask import Flask, jsonify, request
+from werkzeug.exceptions import HTTPException, InternalServerError
 
+from .. import dashboard
+from ..dashboard import error_pages
+from ..errors import APIError
 from ..nlu.model import ModelError
 
 logger = logging.getLogger(__name__)
-
-
-class APIError(Exception):
-    status = 400
-    code = "bad_request"
-
-    def __init__(self, message: str, status: int | None = None, code: str | None = None):
-        super().__init__(message)
-        self.message = message
-        if status is not None:
-            self.status = status
-        if code is not None:
-            self.code = code
-
 
 MESSAGES = {
     400: "Yêu cầu không hợp lệ.",
@@ -62,9 +52,13 @@ def register_error_handlers(app: Flask) -> None:
     def _http_error(exc: HTTPException):
         if exc.code in (301, 302, 303, 307, 308):
             return exc
+        if dashboard.serves(request.path):
+            return error_pages.render(exc)
         return error_response(exc.code or 500, (exc.name or "error").lower().replace(" ", "_"), MESSAGES.get(exc.code or 500))
 
     @app.errorhandler(Exception)
     def _unexpected(exc: Exception):
         logger.exception("unhandled error")
+        if dashboard.serves(request.path):
+            return error_pages.render(InternalServerError())
         return error_response(500, "internal_error")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..runtime import current_runtime
 from flask import Blueprint, jsonify, request
 
-from .errors import APIError
+from ..errors import APIError
 
 bp = Blueprint("rasa_api", __name__)
 

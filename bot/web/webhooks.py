@@ -14,8 +14,8 @@ from flask import Blueprint, jsonify, request
 
 from .. import outbox
 from ..channels import messenger, rest, zalo
+from ..errors import APIError
 from ..runtime import current_runtime
-from .errors import APIError
 from .rasa_api import json_body
 
 logger = logging.getLogger(__name__)

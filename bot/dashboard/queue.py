@@ -1,0 +1,59 @@
+"""The queue: open tickets by deadline, with filters and search, thousands of rows per page if asked."""
+
+from __future__ import annotations
+
+from flask import Blueprint, g, render_template, request
+from sqlalchemy import func, or_, select
+
+from ..handoff import tickets as ticket_ops
+from ..runtime import current_runtime
+from ..storage.models import Officer, Ticket, utcnow
+from .auth import login_required
+
+bp = Blueprint("queue", __name__)
+
+PAGE_SIZE = 100
+MAX_PAGE_SIZE = 5000  # ?size=5000 shows a whole day's queue on one page
+QUEUE_COLUMNS = (Ticket.id, Ticket.code, Ticket.due_at, Ticket.priority, Ticket.channel, Ticket.topic, Ticket.status,
+                 Ticket.assignee_id, func.substr(Ticket.question, 1, 140).label("question"), Ticket.resolved_at,
+                 Officer.name.label("assignee_name"))
+
+
+def _queue_query(args):
+    # Plain rows, not ORM objects: the page may list thousands of tickets.
+    stmt = select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True)
+    status = args.get("status", "active")
+    if status == "active":
+        stmt = stmt.where(Ticket.status.in_(ticket_ops.OPEN_STATUSES))
+    elif status in ticket_ops.STATUS_LABELS_VI:
+        stmt = stmt.where(Ticket.status == status)
+    for field in ("priority", "channel", "topic"):
+        if args.get(field):
+            stmt = stmt.where(getattr(Ticket, field) == args[field])
+    assignee = args.get("assignee")
+    if assignee == "me":
+        stmt = stmt.where(Ticket.assignee_id == g.officer.id)
+    elif assignee == "none":
+        stmt = stmt.where(Ticket.assignee_id.is_(None))
+    elif assignee and assignee.isdigit():
+        stmt = stmt.where(Ticket.assignee_id == int(assignee))
+    q = args.get("q", "").strip()
+    if q:
+        like = f"%{q[:100]}%"
+        stmt = stmt.where(or_(Ticket.code.ilike(like), Ticket.question.ilike(like), Ticket.display_name.ilike(like)))
+    return stmt
+
+
+@bp.get("/")
+@login_required
+def index():
+    page = max(1, request.args.get("page", 1, type=int))
+    size = min(max(request.args.get("size", PAGE_SIZE, type=int), 10), MAX_PAGE_SIZE)
+    with current_runtime().db.read() as s:
+        stmt = _queue_query(request.args)
+        total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
+        tickets = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).offset((page - 1) * size).limit(size)).all()
+        officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
+        topics = sorted(t for t in s.scalars(select(Ticket.topic).distinct()) if t)
+    return render_template("dashboard/queue.html", tickets=tickets, total=total, page=page, pages=max(1, -(-total // size)),
+                           officers=officers, topics=topics, args=request.args, now=utcnow())
