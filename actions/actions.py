@@ -5,17 +5,15 @@ from __future__ import annotations
 import abc
 import datetime as dt
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from rasa_sdk import Action, Tracker
 from rasa_sdk.events import SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 
 from bot import policy
+from bot.vntime import format_local
 
 from .resources import Resources, for_action_server
-
-VN_TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 
 BUTTON_HELPFUL = {"title": "Hữu ích 👍", "payload": "/feedback_good"}
 BUTTON_UNCLEAR = {"title": "Chưa rõ, gặp cán bộ", "payload": "/feedback_unclear"}
@@ -29,14 +27,6 @@ STATUS_LABELS = {
     "resolved": "đã giải quyết xong",
     "closed": "đã đóng",
 }
-
-
-def format_local(moment: dt.datetime) -> str:
-    """'14:05 ngày 28/11/2026' in Vietnam time."""
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=dt.timezone.utc)
-    local = moment.astimezone(VN_TZ)
-    return f"{local:%H:%M} ngày {local:%d/%m/%Y}"
 
 
 def _faq_button(entry) -> dict:

@@ -13,6 +13,7 @@ everything that shapes it, so both passes of ``bin/test`` (SQLite, PostgreSQL) s
 from __future__ import annotations
 
 import dataclasses
+import fcntl
 import hashlib
 import os
 import shutil
@@ -65,13 +66,16 @@ def project_models_dir(tmp_path_factory) -> Path:
     """A models/ folder with a model trained on the project's own data, made current (a copy of
     the cached training, so a test may switch or add versions freely)."""
     cached = MODEL_CACHE / _project_fingerprint()
-    if not (cached / "CURRENT").is_file():
-        staging = MODEL_CACHE / f"{cached.name}.{os.getpid()}.tmp"
-        shutil.rmtree(staging, ignore_errors=True)
-        result = CliRunner().invoke(cli_main, ["train", "--folds", "3", "-q"], env={"MODELS_DIR": str(staging)})
-        assert result.exit_code == 0, result.output
-        shutil.rmtree(cached, ignore_errors=True)
-        staging.rename(cached)
+    MODEL_CACHE.mkdir(parents=True, exist_ok=True)
+    with open(MODEL_CACHE / ".lock", "w") as lock:  # bin/test's two passes run at once: one trains
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (cached / "CURRENT").is_file():
+            staging = MODEL_CACHE / f"{cached.name}.{os.getpid()}.tmp"
+            shutil.rmtree(staging, ignore_errors=True)
+            result = CliRunner().invoke(cli_main, ["train", "--folds", "3", "-q"], env={"MODELS_DIR": str(staging)})
+            assert result.exit_code == 0, result.output
+            shutil.rmtree(cached, ignore_errors=True)
+            staging.rename(cached)
     models = tmp_path_factory.mktemp("project") / "models"
     shutil.copytree(cached, models)
     return models

@@ -1,7 +1,7 @@
 """On the dashboard an error is a Vietnamese HTML page in the dashboard's look that never echoes the
 request; the JSON API keeps answering errors in JSON."""
 
-from sqlalchemy import text
+from sqlalchemy.exc import ProgrammingError
 
 from bot.cli import main
 
@@ -40,9 +40,11 @@ def test_malformed_report_date_is_an_html_400(auth, officer):
     assert "Ngày phải có dạng YYYY-MM-DD." in html_page(auth.client.get("/dashboard/reports?from=h%C3%B4m-qua"), 400)
 
 
-def test_unexpected_error_is_an_html_500(channel_app, auth, officer, ticket):
-    with channel_app.extensions["bot"].db.session() as s:
-        s.execute(text("DROP TABLE ticket_notes"))
+def test_unexpected_error_is_an_html_500(channel_app, auth, officer, ticket, monkeypatch):
+    def broken_query(session, ticket_id):
+        raise ProgrammingError("SELECT * FROM ticket_notes", {}, Exception("relation ticket_notes does not exist"))
+
+    monkeypatch.setattr("bot.dashboard.tickets.transcript", broken_query)
     auth.login(officer)
     html = html_page(auth.client.get(f"/dashboard/tickets/{ticket}"), 500)
     assert "Hệ thống đang gặp lỗi" in html and "ticket_notes" not in html
