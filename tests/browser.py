@@ -3,6 +3,7 @@ and a real server (waitress) on a free localhost port."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import socket
 import tempfile
@@ -20,6 +21,10 @@ def need_browser():
 
 
 def make_driver(width: int = 1280, height: int = 900):
+    """Debian's chromedriver, named explicitly: Selenium Manager never runs, downloads nothing and
+    sends no usage statistics (SE_AVOID_STATS, SE_OFFLINE say so too, should anything call it)."""
+    os.environ["SE_AVOID_STATS"] = "true"
+    os.environ["SE_OFFLINE"] = "true"
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 

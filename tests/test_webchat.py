@@ -6,6 +6,18 @@ from sqlalchemy import select
 from .browser import LiveServer, make_driver
 
 
+@pytest.fixture(autouse=True)
+def no_selenium_manager(monkeypatch):
+    """The browser tests must not phone home: Selenium Manager (which downloads drivers and sends
+    usage statistics) may not run at all."""
+    from selenium.webdriver.common.selenium_manager import SeleniumManager
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Selenium Manager was called; name the installed chromedriver instead")
+
+    monkeypatch.setattr(SeleniumManager, "binary_paths", refuse)
+
+
 def test_widget_and_page_are_served(client):
     page = client.get("/")
     assert page.status_code == 200
