@@ -25,7 +25,7 @@ from bot.nlu.classifier import IntentClassifier  # noqa: E402
 from bot.nlu.model import load_model, save_model  # noqa: E402
 from bot.nlu.normalize import strip_accents  # noqa: E402
 from bot.nlu.tokenize import default_segmenter  # noqa: E402
-from bot.nlu.training import train_classifier  # noqa: E402
+from bot.nlu.tuning import train_classifier  # noqa: E402
 from bot.nlu.training_data import load_training_data  # noqa: E402
 
 

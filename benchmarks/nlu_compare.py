@@ -26,7 +26,7 @@ from bot.cli import NON_NLU_FILES, _abbreviations, _load_project_data  # noqa: E
 from bot.config import Settings  # noqa: E402
 from bot.nlu.classifier import IntentClassifier  # noqa: E402
 from bot.nlu.normalize import strip_accents  # noqa: E402
-from bot.nlu.training import make_folds  # noqa: E402
+from bot.nlu.tuning import make_folds  # noqa: E402
 from bot.nlu.training_data import load_training_data  # noqa: E402
 
 VARIANTS = {

@@ -156,7 +156,7 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
     """
     from .nlu.classifier import IntentClassifier
     from .nlu.model import new_version_name, save_model
-    from .nlu.training import data_hash, train_classifier
+    from .nlu.tuning import data_hash, train_classifier
     from .nlu.training_data import load_training_data
 
     settings = ctx.settings

@@ -14,7 +14,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from .classifier import IntentClassifier
 from .normalize import strip_accents
-from .training import make_folds, train_classifier
+from .tuning import make_folds, train_classifier
 
 
 def intent_metrics(y_true: Sequence[str], y_pred: Sequence[str], confidences: Sequence[float] | None = None) -> dict:

@@ -1,4 +1,4 @@
-"""Training: choose hyper-parameters and decision thresholds by cross-validation, then fit.
+"""Tuning: choose hyper-parameters and decision thresholds by cross-validation, then fit.
 
 Everything that depends on the data is chosen on held-out folds, never by hand:
 
