@@ -13,10 +13,9 @@ The chosen values and the held-out figures are stored in the model's ``metadata.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -47,7 +46,6 @@ class TrainingReport:
     train_seconds: float
     n_examples: int
     n_intents: int
-    oof_predictions: list = field(default_factory=list, repr=False)
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -201,10 +199,9 @@ def train_classifier(
         clarify_floor, clarify_scores = choose_clarify_floor(proba, y, classes, threshold)
         policy_scores["clarify"] = clarify_scores
         cv_accuracy = c_scores[float(best_c)]
-        oof_pred = [(classes[y[i]], classes[int(proba[i].argmax())], float(proba[i].max())) for i in range(len(y))]
         say(f"Chọn C={best_c}, độ chính xác kiểm định chéo {cv_accuracy:.2%}, ngưỡng tin cậy {threshold}, biên {margin}")
     else:
-        best_c, scale, threshold, margin, policy_scores, cv_accuracy, oof_pred = base.C, base.confidence_scale, 0.0, 0.0, {}, None, []
+        best_c, scale, threshold, margin, policy_scores, cv_accuracy = base.C, base.confidence_scale, 0.0, 0.0, {}, None
         clarify_floor = 0.0
         say("Dữ liệu quá ít để kiểm định chéo; dùng tham số mặc định.")
     say("Huấn luyện mô hình cuối trên toàn bộ dữ liệu…")
@@ -224,11 +221,6 @@ def train_classifier(
         train_seconds=seconds,
         n_examples=len(texts),
         n_intents=len(classes),
-        oof_predictions=oof_pred,
     )
     return final, report
 
-
-def report_to_json(report: TrainingReport) -> str:
-    d = {k: v for k, v in report.__dict__.items() if k != "oof_predictions"}
-    return json.dumps(d, ensure_ascii=False, indent=2)
