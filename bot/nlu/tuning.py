@@ -24,11 +24,11 @@ from scipy.optimize import minimize_scalar
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from . import OUT_OF_SCOPE
 from .classifier import IntentClassifier, softmax
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_C_GRID = (0.3, 1.0, 3.0)
 
 
@@ -123,6 +123,9 @@ def choose_policy(
     best = (-np.inf, 0.0, 0.0, {})
     for threshold in np.round(np.arange(0.0, 0.91, 0.025), 3):
         for margin in np.round(np.arange(0.0, 0.41, 0.02), 3):
+            # "Answered" = not out of scope, confidence >= threshold and top-1 minus top-2 >= margin. The rule
+            # is written three times, change them together: here, bot.policy.decide (serving) and
+            # bot.nlu.calibration.calibrate_threshold.
             answered = (~is_oos_pred) & (top1 >= threshold) & (top1 - top2 >= margin)
             right = int(np.sum(answered & correct))
             wrong = int(np.sum(answered & ~correct))
