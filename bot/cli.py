@@ -9,7 +9,6 @@ import datetime as dt
 import json
 import logging
 import sys
-import time
 from pathlib import Path
 
 import click
@@ -19,7 +18,6 @@ from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .nlu.model import ModelError, ModelRegistry, load_model
 from .nlu.training_data import TrainingDataError
 
-NON_NLU_FILES = ("abbreviations.yml", "responses.yml", "calibration.yml")
 REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
 MIN_EXAMPLES = 30
 
@@ -58,79 +56,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _load_project_data(settings: Settings):
-    """Training data of the project: nlu_data/*.yml plus each FAQ entry's title as an example."""
-    from .nlu.training_data import Example, load_training_data
-
-    data = load_training_data([settings["NLU_DATA_DIR"]], skip=NON_NLU_FILES)
-    kb = KnowledgeBase.load(settings["FAQ_DIR"])
-    seen = {(e.intent, e.text.lower()) for e in data.examples}
-    for entry in kb.entries:
-        if (entry.intent, entry.title.lower()) not in seen:
-            data.examples.append(Example(entry.title, entry.intent, entry.source, entry.line))
-    return data, kb
-
-
-def _abbreviations(settings: Settings) -> dict:
-    from .nlu.normalize import load_abbreviations
-
-    path = Path(settings["NLU_DATA_DIR"]) / "abbreviations.yml"
-    return load_abbreviations(path) if path.exists() else {}
-
-
-def _intent_regexes(data) -> dict:
-    """`regex:` blocks named after a trained intent, validated (an invalid pattern is an error)."""
-    import re
-
-    out = {}
-    counts = data.intent_counts()
-    for name, patterns in data.regexes.items():
-        if name not in counts:
-            continue
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise click.ClickException(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})") from None
-        out[name] = list(patterns)
-    return out
-
-
-def _calibrate(settings: Settings, model, metadata: dict, kb: KnowledgeBase, say) -> None:
-    """Choose the answer threshold on the calibration file (see bot.nlu.calibration)."""
-    from .nlu.calibration import calibrate_threshold
-    from .nlu.model import NLUModel
-    from .nlu.training_data import load_training_file
-
-    path = Path(settings["CALIBRATION_FILE"])
-    if not path.exists():
-        say(f"Không có tệp hiệu chỉnh {path}: giữ ngưỡng từ kiểm định chéo.")
-        return
-    try:
-        calib = load_training_file(path)
-    except TrainingDataError as exc:
-        raise click.ClickException(str(exc)) from None
-    thresholds = metadata["thresholds"]
-
-    def topic_of(intent: str):
-        entry = kb.for_intent(intent)
-        return entry.topic if entry is not None else None
-
-    nlu = NLUModel(model, metadata)
-    result = calibrate_threshold(nlu.parse_many, topic_of, calib.examples, margin=thresholds["margin"])
-    if result is None:
-        say(f"Tệp hiệu chỉnh {path.name} có quá ít câu theo chủ đề: giữ ngưỡng từ kiểm định chéo.")
-        return
-    thresholds["confidence_cv"] = thresholds["confidence"]
-    thresholds["confidence"] = result.threshold
-    thresholds["clarify_floor"] = min(thresholds["clarify_floor"], result.threshold)
-    metadata["metrics"]["calibration"] = {"file": path.name, **result.as_metadata()}
-    say(f"Chọn ngưỡng trả lời {result.threshold} trên {result.n_messages} câu hiệu chỉnh viết độc lập "
-        f"(có cả bản bỏ dấu): trả lời đúng chủ đề {result.right}/{result.n_topic}, sai {result.wrong}, "
-        f"ngoài phạm vi bị trả lời {result.oos_answered}/{result.n_oos}. "
-        f"(Ngưỡng theo kiểm định chéo là {thresholds['confidence_cv']}.)")
-
-
 def _load_model(settings: Settings, model_dir: str | None):
     if model_dir:
         return load_model(model_dir)
@@ -154,57 +79,22 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
     Không có tùy chọn: huấn luyện trên nlu_data/ + faq/ thành một phiên bản mới trong models/
     và dùng ngay. Với --nlu: chỉ huấn luyện trên các tệp đã cho (bất kỳ tập ý định nào) vào --out.
     """
-    from .nlu.classifier import IntentClassifier
-    from .nlu.model import new_version_name, save_model
-    from .nlu.tuning import data_hash, train_classifier
-    from .nlu.training_data import load_training_data
+    from .training import TrainingError, train_nlu, train_project
 
-    settings = ctx.settings
     say = (lambda m: None) if quiet else _err
-    started = time.perf_counter()
     try:
         if nlu_paths:
-            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
+            result = train_nlu(ctx.settings, nlu_paths, folds=folds, out=out, progress=say)
         else:
-            data, kb = _load_project_data(settings)
-        abbreviations = _abbreviations(settings)
-    except (TrainingDataError, KnowledgeBaseError) as exc:
+            result = train_project(ctx.settings, folds=folds, calibration=not no_calibration, activate=not no_activate,
+                                   out=out, progress=say)
+    except (TrainingDataError, KnowledgeBaseError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from None
-    counts = data.intent_counts()
-    if len(counts) < 2:
-        raise click.ClickException("Cần ít nhất 2 ý định có ví dụ để huấn luyện.")
-    say(f"Đọc {len(data.examples)} câu ví dụ, {len(counts)} ý định từ {len(data.files)} tệp.")
-    say("Tách từ tiếng Việt và tạo đặc trưng…")
-    base = IntentClassifier(abbreviations=abbreviations)
-    model, report = train_classifier(data.texts, data.intents, base=base, n_folds=folds, progress=say)
-    digest = data_hash(data.texts, data.intents)
-    registry = ModelRegistry(settings["MODELS_DIR"])
-    folder = Path(out) if out else registry.root / new_version_name(digest)
-    metadata = {
-        "version": folder.name,
-        "data_hash": digest,
-        "data_files": data.files,
-        "n_examples": report.n_examples,
-        "intents": {k: counts[k] for k in sorted(counts)},
-        "params": report.params,
-        "intent_regexes": _intent_regexes(data),
-        "thresholds": {"confidence": report.threshold, "margin": report.margin, "clarify_floor": report.clarify_floor,
-                       "confidence_scale": report.confidence_scale},
-        "metrics": {"cv_accuracy": report.cv_accuracy, "cv_folds": report.cv_folds, "c_scores": report.c_scores, "policy_on_held_out": report.policy_scores},
-        "train_seconds": round(time.perf_counter() - started, 2),
-        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    if not nlu_paths and not no_calibration:
-        _calibrate(settings, model, metadata, kb, say)
-    save_model(model, metadata, folder)
-    activated = False
-    if not out and not nlu_paths and not no_activate:
-        registry.use(folder.name)
-        activated = True
-    cv = f"{report.cv_accuracy:.2%}" if report.cv_accuracy is not None else "không đo"
-    say(f"Xong sau {metadata['train_seconds']} giây. Độ chính xác kiểm định chéo (khi chọn tham số): {cv}.")
-    say(f"Đã lưu mô hình vào {folder}" + (" và đặt làm mô hình đang dùng." if activated else "."))
-    click.echo(str(folder))
+    cv = result.metadata["metrics"]["cv_accuracy"]
+    cv_text = f"{cv:.2%}" if cv is not None else "không đo"
+    say(f"Xong sau {result.metadata['train_seconds']} giây. Độ chính xác kiểm định chéo (khi chọn tham số): {cv_text}.")
+    say(f"Đã lưu mô hình vào {result.folder}" + (" và đặt làm mô hình đang dùng." if result.activated else "."))
+    click.echo(str(result.folder))
 
 
 # --- evaluate ----------------------------------------------------------------------------------
@@ -221,20 +111,15 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
 @pass_ctx
 def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_topic, as_json, report_dir):
     """Đánh giá mô hình: độ chính xác, macro F1, từng ý định, các cặp hay nhầm, báo cáo HTML."""
-    from .nlu.evaluation import cross_validate, intent_metrics, write_html_report
-    from .nlu.classifier import IntentClassifier
-    from .nlu.normalize import strip_accents
-    from .nlu.training_data import load_training_data
+    from .nlu.evaluation import cross_validate, evaluate_model, write_html_report
+    from .training import base_classifier, load_data
 
     settings = ctx.settings
     say = (lambda m: None) if as_json else _err
     if not nlu_paths and not cross_validation:
         raise click.UsageError("Cần --nlu TỆP_KIỂM_TRA, hoặc --cross-validation.")
     try:
-        if nlu_paths:
-            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
-        else:
-            data, _ = _load_project_data(settings)
+        data = load_data(settings, nlu_paths)
     except (TrainingDataError, KnowledgeBaseError) as exc:
         raise click.ClickException(str(exc)) from None
     if not data.examples:
@@ -243,8 +128,8 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if cross_validation:
         say(f"Kiểm định chéo {folds} phần trên {len(data.examples)} câu (mỗi phần huấn luyện lại từ đầu)…")
-        base = IntentClassifier(abbreviations=_abbreviations(settings))
-        metrics, y_true, y_pred = cross_validate(data.texts, data.intents, folds=folds, base=base, strip=True, progress=say)
+        metrics, y_true, y_pred = cross_validate(data.texts, data.intents, folds=folds, base=base_classifier(settings),
+                                                 strip=True, progress=say)
         title = f"Kiểm định chéo {folds} phần"
         path = write_html_report(reports / f"cv-{stamp}.html", metrics, y_true, y_pred, title)
     else:
@@ -254,20 +139,12 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
             raise click.ClickException(str(exc)) from None
         kb = KnowledgeBase.load(settings["FAQ_DIR"]) if by_topic else None
 
-        def mapped(label: str) -> str:
-            if kb is not None and label.startswith("faq/") and kb.for_intent(label):
-                return "topic/" + kb.for_intent(label).topic
-            return label
+        def topic_label(label: str) -> str:
+            topic = kb.topic_of(label) if kb is not None else None
+            return label if topic is None else "topic/" + topic
 
         say(f"Đánh giá mô hình {model.version} trên {len(data.examples)} câu…")
-        y_true = data.intents
-        results = model.parse_many(data.texts)
-        y_pred = [mapped(r.intent or "None") for r in results]
-        metrics = intent_metrics(y_true, y_pred, [r.confidence for r in results])
-        stripped = model.parse_many([strip_accents(t) for t in data.texts])
-        s_metrics = intent_metrics(y_true, [mapped(r.intent or "None") for r in stripped])
-        metrics["stripped"] = {k: s_metrics[k] for k in ("accuracy", "macro_f1", "confused_pairs")}
-        metrics["model"] = model.version
+        metrics, y_true, y_pred = evaluate_model(model, data.texts, data.intents, topic_label)
         title = f"Đánh giá mô hình {model.version}"
         path = write_html_report(reports / f"eval-{stamp}.html", metrics, y_true, y_pred, title)
     metrics["report"] = str(path)
@@ -298,8 +175,8 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
 def validate(ctx: _Context, min_examples):
     """Kiểm tra dữ liệu huấn luyện, bảng viết tắt, câu trả lời và FAQ; thoát với mã khác 0 nếu có lỗi."""
     from .nlu.normalize import AbbreviationTableError, Normalizer, load_abbreviations
-    from .nlu.training_data import load_training_data
     from .responses import Responses
+    from .training import load_nlu_files
 
     settings = ctx.settings
     errors: list[str] = []
@@ -316,7 +193,7 @@ def validate(ctx: _Context, min_examples):
         errors.append(str(exc))
     data = kb = None
     try:
-        data = load_training_data([nlu_dir], skip=NON_NLU_FILES)
+        data = load_nlu_files([nlu_dir])
     except TrainingDataError as exc:
         errors.append(str(exc))
     try:
