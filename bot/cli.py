@@ -17,9 +17,7 @@ from .config import SETTINGS, Settings
 from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .nlu.model import ModelError, ModelRegistry, load_model
 from .nlu.training_data import TrainingDataError
-
-REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
-MIN_EXAMPLES = 30
+from .validation import MIN_EXAMPLES, validate_project
 
 
 def _err(message: str) -> None:
@@ -174,110 +172,16 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
 @pass_ctx
 def validate(ctx: _Context, min_examples):
     """Kiểm tra dữ liệu huấn luyện, bảng viết tắt, câu trả lời và FAQ; thoát với mã khác 0 nếu có lỗi."""
-    from .nlu.normalize import AbbreviationTableError, Normalizer, load_abbreviations
-    from .responses import Responses
-    from .training import load_nlu_files
-
-    settings = ctx.settings
-    errors: list[str] = []
-    warnings: list[str] = []
-    nlu_dir = Path(settings["NLU_DATA_DIR"])
-    abbreviations: dict = {}
-    try:
-        abbreviations = load_abbreviations(nlu_dir / "abbreviations.yml")
-    except (AbbreviationTableError, FileNotFoundError) as exc:
-        errors.append(str(exc))
-    try:
-        Responses.load(nlu_dir / "responses.yml")
-    except KnowledgeBaseError as exc:
-        errors.append(str(exc))
-    data = kb = None
-    try:
-        data = load_nlu_files([nlu_dir])
-    except TrainingDataError as exc:
-        errors.append(str(exc))
-    try:
-        kb = KnowledgeBase.load(settings["FAQ_DIR"])
-        errors.extend(kb.validate())
-    except KnowledgeBaseError as exc:
-        errors.append(str(exc))
-    if data is not None:
-        counts = data.intent_counts()
-        for intent, n in sorted(counts.items()):
-            if n < min_examples:
-                errors.append(f"ý định '{intent}' chỉ có {n} câu ví dụ (cần ít nhất {min_examples})")
-        for intent in REQUIRED_INTENTS:
-            if intent not in counts:
-                errors.append(f"thiếu ý định bắt buộc '{intent}'")
-        first_seen: dict[str, object] = {}
-        normalize = Normalizer(abbreviations)
-        norm_seen: dict[str, object] = {}
-        for ex in data.examples:
-            key = " ".join(ex.text.lower().split())
-            other = first_seen.get(key)
-            if other is not None and other.intent != ex.intent:
-                errors.append(f"{ex.source}:{ex.line}: câu '{ex.text}' có trong cả '{other.intent}' ({other.source}:{other.line}) và '{ex.intent}'")
-            first_seen.setdefault(key, ex)
-            nkey = normalize(ex.text)
-            other = norm_seen.get(nkey)
-            if other is not None and other.intent != ex.intent and key != " ".join(other.text.lower().split()):
-                warnings.append(f"{ex.source}:{ex.line}: sau chuẩn hóa, '{ex.text}' ({ex.intent}) trùng '{other.text}' ({other.intent})")
-            norm_seen.setdefault(nkey, ex)
-        import re
-
-        for name, patterns in data.regexes.items():
-            for p in patterns:
-                try:
-                    re.compile(p)
-                except re.error as exc:
-                    errors.append(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})")
-        if kb is not None:
-            faq_intents = {i for i in counts if i.startswith("faq/")}
-            entries = {e.intent for e in kb.entries}
-            for intent in sorted(faq_intents - entries):
-                errors.append(f"ý định '{intent}' có dữ liệu huấn luyện nhưng không có mục FAQ '{intent[4:]}' trong faq/")
-            for intent in sorted(entries - faq_intents):
-                errors.append(f"mục FAQ '{intent[4:]}' chưa có dữ liệu huấn luyện (ý định '{intent}')")
-        _validate_calibration(settings, data, kb, counts, normalize, errors, warnings)
-    for w in warnings:
+    result = validate_project(ctx.settings, min_examples=min_examples)
+    for w in result.warnings:
         _err(f"Cảnh báo: {w}")
-    for e in errors:
+    for e in result.errors:
         _err(f"Lỗi: {e}")
-    n_ex = len(data.examples) if data else 0
-    n_faq = len(kb) if kb else 0
-    if errors:
-        _err(f"\nCó {len(errors)} lỗi, {len(warnings)} cảnh báo ({n_ex} câu ví dụ, {n_faq} mục FAQ).")
+    if result.errors:
+        _err(f"\nCó {len(result.errors)} lỗi, {len(result.warnings)} cảnh báo ({result.n_examples} câu ví dụ, {result.n_faq_entries} mục FAQ).")
         sys.exit(1)
-    click.echo(f"Dữ liệu hợp lệ: {n_ex} câu ví dụ, {len(data.intent_counts()) if data else 0} ý định, {n_faq} mục FAQ, {len(warnings)} cảnh báo.")
-
-
-def _validate_calibration(settings, data, kb, counts, normalize, errors: list, warnings: list) -> None:
-    """The calibration file: known labels, and no message that is also a training example."""
-    from .nlu.training_data import load_training_file
-
-    path = Path(settings["CALIBRATION_FILE"])
-    if not path.exists():
-        warnings.append(f"không có tệp hiệu chỉnh {path}: ngưỡng trả lời sẽ lấy từ kiểm định chéo")
-        return
-    try:
-        calib = load_training_file(path)
-    except TrainingDataError as exc:
-        errors.append(str(exc))
-        return
-    from .nlu.normalize import strip_accents
-
-    topics = {e.topic for e in kb.entries} if kb is not None else set()
-    # Compared without diacritics: training features and calibration both see the stripped form too.
-    trained = {strip_accents(normalize(ex.text)) for ex in data.examples}
-    for ex in calib.examples:
-        label = ex.intent
-        if label.startswith("topic/"):
-            if kb is not None and label[len("topic/"):] not in topics:
-                errors.append(f"{ex.source}:{ex.line}: chủ đề '{label}' không có mục FAQ nào")
-        elif label not in counts:
-            errors.append(f"{ex.source}:{ex.line}: nhãn '{label}' không phải chủ đề (topic/…) hay ý định đã biết")
-        if strip_accents(normalize(ex.text)) in trained:
-            warnings.append(f"{ex.source}:{ex.line}: câu hiệu chỉnh '{ex.text}' cũng là câu huấn luyện; nên xóa khỏi một trong hai tập")
+    click.echo(f"Dữ liệu hợp lệ: {result.n_examples} câu ví dụ, {result.n_intents} ý định, {result.n_faq_entries} mục FAQ, "
+               f"{len(result.warnings)} cảnh báo.")
 
 
 # --- ask ---------------------------------------------------------------------------------------
