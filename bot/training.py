@@ -3,10 +3,10 @@
 ``python -m bot train``, the benchmarks and the tests build models through this module. It never
 prints: progress messages (in Vietnamese, for the maintainer) go to the ``progress`` callback.
 
-The project's training data is the YAML files of ``NLU_DATA_DIR`` but those named in
-``NON_NLU_FILES``, plus each FAQ entry's title as an example. Hyper-parameters and thresholds are
-chosen in :mod:`bot.nlu.tuning`; the answer threshold is then chosen on the calibration file
-(:mod:`bot.nlu.calibration`).
+The project's training data is every YAML file of ``NLU_DATA_DIR`` with a top-level ``nlu:`` key
+(Rasa's rule, see :mod:`bot.nlu.training_data`) except ``CALIBRATION_FILE``, plus each FAQ entry's
+title as an example. Hyper-parameters and thresholds are chosen in :mod:`bot.nlu.tuning`; the answer
+threshold is then chosen on the calibration file (:mod:`bot.nlu.calibration`).
 """
 
 from __future__ import annotations
@@ -20,14 +20,13 @@ from typing import Callable, Iterable
 
 from .config import Settings
 from .knowledge import KnowledgeBase
-from .nlu.calibration import calibrate_threshold
+from .nlu.calibration import TOPIC_PREFIX, calibrate_threshold
 from .nlu.classifier import IntentClassifier
 from .nlu.model import ModelRegistry, NLUModel, new_version_name, save_model
 from .nlu.normalize import load_abbreviations
-from .nlu.training_data import Example, TrainingData, load_training_data, load_training_file
+from .nlu.training_data import Example, TrainingData, TrainingDataError, load_training_data, load_training_file
 from .nlu.tuning import data_hash, train_classifier
 
-NON_NLU_FILES = ("abbreviations.yml", "responses.yml", "calibration.yml")
 Progress = Callable[[str], None]
 
 
@@ -60,14 +59,31 @@ def base_classifier(settings: Settings) -> IntentClassifier:
     return IntentClassifier(abbreviations=abbreviations(settings))
 
 
-def load_nlu_files(paths: Iterable[str | Path]) -> TrainingData:
-    """The training files among ``paths`` (files or folders)."""
-    return load_training_data(paths, skip=NON_NLU_FILES)
+def load_nlu_files(settings: Settings, paths: Iterable[str | Path]) -> TrainingData:
+    """The training files among ``paths`` (files or folders); never the calibration file."""
+    return load_training_data(paths, exclude=[settings["CALIBRATION_FILE"]])
+
+
+def project_nlu_data(settings: Settings) -> TrainingData:
+    """The training files of ``NLU_DATA_DIR``.
+
+    Topic labels (``topic/<id>``) belong to the calibration and test sets only. Finding one here means
+    such a set sits in the data folder under another path than ``CALIBRATION_FILE``: an error, not a
+    silent training on held-out messages.
+    """
+    data = load_nlu_files(settings, [settings["NLU_DATA_DIR"]])
+    for ex in data.examples:
+        if ex.intent.startswith(TOPIC_PREFIX):
+            raise TrainingDataError(
+                f"{ex.source}:{ex.line}: nhãn chủ đề '{ex.intent}' chỉ dùng cho tệp hiệu chỉnh hoặc tệp kiểm tra, "
+                f"không phải dữ liệu huấn luyện (tệp hiệu chỉnh đang đặt: CALIBRATION_FILE={settings['CALIBRATION_FILE']})"
+            )
+    return data
 
 
 def load_project_data(settings: Settings) -> tuple[TrainingData, KnowledgeBase]:
     """Training data of the project: the training files of ``NLU_DATA_DIR`` plus each FAQ entry's title."""
-    data = load_nlu_files([settings["NLU_DATA_DIR"]])
+    data = project_nlu_data(settings)
     kb = KnowledgeBase.load(settings["FAQ_DIR"])
     seen = {(e.intent, e.text.lower()) for e in data.examples}
     for entry in kb.entries:
@@ -78,7 +94,7 @@ def load_project_data(settings: Settings) -> tuple[TrainingData, KnowledgeBase]:
 
 def load_data(settings: Settings, paths: Iterable[str | Path] = ()) -> TrainingData:
     """The training data of ``paths`` (files or folders), or the project's when none is given."""
-    return load_nlu_files(paths) if paths else load_project_data(settings)[0]
+    return load_nlu_files(settings, paths) if paths else load_project_data(settings)[0]
 
 
 def regex_errors(regexes: dict[str, list[str]]) -> list[str]:
@@ -141,7 +157,7 @@ def train_nlu(
     ``out`` or a new version folder of ``MODELS_DIR``, never made current."""
     say = progress or _silent
     started = time.perf_counter()
-    data = load_nlu_files(paths)
+    data = load_nlu_files(settings, paths)
     model, metadata, folder = _fit(settings, data, folds, out, started, say)
     save_model(model, metadata, folder)
     return TrainingResult(folder, metadata, False)

@@ -17,7 +17,7 @@ from .nlu.calibration import TOPIC_PREFIX
 from .nlu.normalize import AbbreviationTableError, Normalizer, load_abbreviations, strip_accents
 from .nlu.training_data import TrainingData, TrainingDataError, load_training_file
 from .responses import Responses
-from .training import load_nlu_files, regex_errors
+from .training import project_nlu_data, regex_errors
 
 REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
 MIN_EXAMPLES = 30
@@ -48,7 +48,7 @@ def validate_project(settings: Settings, min_examples: int = MIN_EXAMPLES) -> Va
         errors.append(str(exc))
     data = kb = None
     try:
-        data = load_nlu_files([nlu_dir])
+        data = project_nlu_data(settings)
     except TrainingDataError as exc:
         errors.append(str(exc))
     try:

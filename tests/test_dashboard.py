@@ -215,7 +215,8 @@ def test_export_suggestions(runner, channel_app, officer, admin, tmp_path):
     login(admin_client, admin)
     sid = re.search(r"/dashboard/suggestions/(\d+)", admin_client.get("/dashboard/suggestions").get_data(as_text=True)).group(1)
     post(admin_client, f"/dashboard/suggestions/{sid}", {"decision": "approved"}, page="/dashboard/suggestions")
-    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"], "FAQ_DIR": str(faq_dir), "NLU_DATA_DIR": str(nlu_dir)}
+    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"], "FAQ_DIR": str(faq_dir), "NLU_DATA_DIR": str(nlu_dir),
+           "CALIBRATION_FILE": str(nlu_dir / "calibration.yml")}
     result = runner.invoke(main, ["faq", "export-suggestions"], env=env)
     assert result.exit_code == 0, result.output
     exported = (faq_dir / "de_xuat.yml").read_text(encoding="utf-8")
