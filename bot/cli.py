@@ -476,39 +476,14 @@ def faq():
 @pass_ctx
 def faq_export(ctx: _Context):
     """Xuất các đề xuất đã duyệt ra faq/de_xuat.yml và nlu_data/faq_de_xuat.yml để hoàn thiện và huấn luyện."""
-    import re
-
-    import yaml
-    from sqlalchemy import select
-
-    from .nlu.normalize import strip_accents
-    from .storage.models import FaqSuggestion
+    from .handoff.suggestions import export_approved
 
     db = _db(ctx.settings)
-    faq_path = Path(ctx.settings["FAQ_DIR"]) / "de_xuat.yml"
-    nlu_path = Path(ctx.settings["NLU_DATA_DIR"]) / "faq_de_xuat.yml"
-    faq_doc = yaml.safe_load(faq_path.read_text(encoding="utf-8")) if faq_path.exists() else {"group": "de_xuat", "title": "Đề xuất từ cán bộ", "entries": []}
-    nlu_doc = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) if nlu_path.exists() else {"version": "3.1", "nlu": []}
-    today = dt.date.today().isoformat()
-    exported = 0
     with db.session() as s:
-        for sug in s.scalars(select(FaqSuggestion).where(FaqSuggestion.status == "approved").order_by(FaqSuggestion.id)):
-            slug = re.sub(r"[^a-z0-9]+", "_", strip_accents(sug.question.lower())).strip("_")[:40] or "cau_hoi"
-            entry_id = f"de_xuat_{sug.id}_{slug}"
-            faq_doc["entries"].append({
-                "id": entry_id, "topic": sug.topic or "de_xuat", "title": sug.question, "button": sug.question[:19],
-                "answer": sug.answer, "legal_basis": [], "as_of": today, "related": [], "escalate": "offer",
-                "tags": ["đề xuất từ cán bộ", "cần bổ sung căn cứ"],
-            })
-            nlu_doc["nlu"].append({"intent": f"faq/{entry_id}", "examples": f"- {sug.question}\n"})
-            sug.status = "exported"
-            exported += 1
+        export = export_approved(s, ctx.settings["FAQ_DIR"], ctx.settings["NLU_DATA_DIR"])
     db.dispose()
-    if not exported:
+    if not export.count:
         _err("Không có đề xuất nào đã duyệt để xuất.")
         return
-    header = "# Exported FAQ suggestions: complete legal_basis and the answer's \"Căn cứ:\" line, add >= 30 examples, then validate and train.\n"
-    faq_path.write_text(header + yaml.safe_dump(faq_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
-    nlu_path.write_text(header + yaml.safe_dump(nlu_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
-    click.echo(f"Đã xuất {exported} đề xuất vào {faq_path} và {nlu_path}.")
+    click.echo(f"Đã xuất {export.count} đề xuất vào {export.faq_path} và {export.nlu_path}.")
     _err("Cần bổ sung căn cứ pháp lý và ít nhất 30 câu ví dụ cho mỗi mục, rồi chạy: python -m bot validate && python -m bot train")
