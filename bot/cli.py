@@ -9,6 +9,7 @@ import datetime as dt
 import json
 import logging
 import sys
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -343,15 +344,20 @@ def worker(ctx: _Context):
 # --- officers ----------------------------------------------------------------------------------
 
 
+@contextmanager
 def _db(settings: Settings):
+    """The database, migrated to the latest schema; disposed of on the way out."""
     from .storage import Database, DatabaseUnavailable
 
     db = Database(settings["DATABASE_URL"])
     try:
-        db.upgrade()
-    except DatabaseUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
-    return db
+        try:
+            db.upgrade()
+        except DatabaseUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+        yield db
+    finally:
+        db.dispose()
 
 
 @main.group()
@@ -373,15 +379,12 @@ def officers_add(ctx: _Context, email, name, role, password_stdin):
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
-    db = _db(ctx.settings)
     try:
-        with db.session() as s:
+        with _db(ctx.settings) as db, db.session() as s:
             officer = officer_ops.create(s, email, name, role, password)
             label = f"{officer.name} <{officer.email}> ({officer.role})"
     except officer_ops.OfficerError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        db.dispose()
     click.echo(f"Đã thêm cán bộ {label}.")
 
 
@@ -393,10 +396,8 @@ def officers_list(ctx: _Context):
 
     from .storage.models import Officer
 
-    db = _db(ctx.settings)
-    with db.read() as s:
+    with _db(ctx.settings) as db, db.read() as s:
         rows = s.scalars(select(Officer).order_by(Officer.email)).all()
-    db.dispose()
     if not rows:
         _err("Chưa có cán bộ nào. Thêm bằng: python -m bot officers add EMAIL --name \"Họ tên\" --role admin")
     for o in rows:
@@ -410,14 +411,11 @@ def officers_disable(ctx: _Context, email):
     """Khóa tài khoản cán bộ (đăng nhập và mã API ngừng hoạt động)."""
     from .handoff import officers as officer_ops
 
-    db = _db(ctx.settings)
     try:
-        with db.session() as s:
+        with _db(ctx.settings) as db, db.session() as s:
             officer_ops.set_active(s, email, False)
     except officer_ops.OfficerError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        db.dispose()
     click.echo(f"Đã khóa tài khoản {email}.")
 
 
@@ -428,15 +426,11 @@ def officers_token(ctx: _Context, email):
     """In mã truy cập API mới cho cán bộ (mã cũ hết hiệu lực). Chỉ hiện một lần."""
     from .handoff import officers as officer_ops
 
-    db = _db(ctx.settings)
-    try:
-        with db.session() as s:
-            officer = officer_ops.by_email(s, email)
-            if officer is None or not officer.active:
-                raise click.ClickException(f"Không có cán bộ đang hoạt động với e-mail {email}.")
-            token = officer_ops.new_token(s, officer)
-    finally:
-        db.dispose()
+    with _db(ctx.settings) as db, db.session() as s:
+        officer = officer_ops.by_email(s, email)
+        if officer is None or not officer.active:
+            raise click.ClickException(f"Không có cán bộ đang hoạt động với e-mail {email}.")
+        token = officer_ops.new_token(s, officer)
     click.echo(token)
 
 
@@ -460,10 +454,8 @@ def report(ctx: _Context, date_from, date_to, grain, fmt):
     except ValueError:
         raise click.BadParameter("ngày phải có dạng YYYY-MM-DD") from None
     to_dt = lambda d: dt.datetime.combine(d, dt.time(), tzinfo=report_ops.VN_TZ)  # noqa: E731
-    db = _db(ctx.settings)
-    with db.read() as s:
+    with _db(ctx.settings) as db, db.read() as s:
         data = report_ops.sla_report(s, to_dt(start), to_dt(end + dt.timedelta(days=1)), grain)
-    db.dispose()
     click.echo(report_ops.to_csv(data) if fmt == "csv" else json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -478,10 +470,8 @@ def faq_export(ctx: _Context):
     """Xuất các đề xuất đã duyệt ra faq/de_xuat.yml và nlu_data/faq_de_xuat.yml để hoàn thiện và huấn luyện."""
     from .handoff.suggestions import export_approved
 
-    db = _db(ctx.settings)
-    with db.session() as s:
+    with _db(ctx.settings) as db, db.session() as s:
         export = export_approved(s, ctx.settings["FAQ_DIR"], ctx.settings["NLU_DATA_DIR"])
-    db.dispose()
     if not export.count:
         _err("Không có đề xuất nào đã duyệt để xuất.")
         return
