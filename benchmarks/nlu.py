@@ -19,14 +19,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli import NON_NLU_FILES, _abbreviations, _load_project_data  # noqa: E402
 from bot.config import Settings  # noqa: E402
-from bot.nlu.classifier import IntentClassifier  # noqa: E402
 from bot.nlu.model import load_model, save_model  # noqa: E402
 from bot.nlu.normalize import strip_accents  # noqa: E402
 from bot.nlu.tokenize import default_segmenter  # noqa: E402
-from bot.nlu.training import train_classifier  # noqa: E402
-from bot.nlu.training_data import load_training_data  # noqa: E402
+from bot.nlu.tuning import train_classifier  # noqa: E402
+from bot.training import base_classifier, load_data  # noqa: E402
 
 
 def folder_size(path: Path) -> int:
@@ -41,7 +39,7 @@ def main() -> None:
     parser.add_argument("--examples", type=int, default=0, help="then sample this many examples")
     args = parser.parse_args()
     settings = Settings.load()
-    data = load_training_data(args.nlu, skip=NON_NLU_FILES) if args.nlu else _load_project_data(settings)[0]
+    data = load_data(settings, args.nlu or ())
     if args.intents:
         keep = {name for name, _ in data.intent_counts().most_common(args.intents)}
         data.examples = [e for e in data.examples if e.intent in keep]
@@ -50,7 +48,7 @@ def main() -> None:
     print(f"data: {len(data.examples)} examples, {len(data.intent_counts())} intents")
 
     t0 = time.perf_counter()
-    clf, report = train_classifier(data.texts, data.intents, base=IntentClassifier(abbreviations=_abbreviations(settings)))
+    clf, report = train_classifier(data.texts, data.intents, base=base_classifier(settings))
     train_s = time.perf_counter() - t0
     print(f"training (CV tuning + final fit, cold segmentation cache): {train_s:.2f} s; CV accuracy {report.cv_accuracy:.4f}")
 

@@ -22,12 +22,11 @@ from sklearn.base import clone
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from bot.cli import NON_NLU_FILES, _abbreviations, _load_project_data  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.nlu.classifier import IntentClassifier  # noqa: E402
 from bot.nlu.normalize import strip_accents  # noqa: E402
-from bot.nlu.training import make_folds  # noqa: E402
-from bot.nlu.training_data import load_training_data  # noqa: E402
+from bot.nlu.tuning import make_folds  # noqa: E402
+from bot.training import abbreviations, load_data  # noqa: E402
 
 VARIANTS = {
     "word only (accented)": dict(word_variant="accented", char_variant="none"),
@@ -83,16 +82,13 @@ def main() -> None:
     parser.add_argument("--folds", type=int, default=5)
     args = parser.parse_args()
     settings = Settings.load()
-    if args.nlu:
-        data = load_training_data(args.nlu, skip=NON_NLU_FILES)
-    else:
-        data, _ = _load_project_data(settings)
-    abbreviations = _abbreviations(settings)
+    data = load_data(settings, args.nlu or ())
     names = QUICK if args.quick else list(VARIANTS)
     print(f"{len(data.examples)} examples, {len(data.intent_counts())} intents, {args.folds}-fold CV (fixed params, no tuning)")
     print(f"{'variant':<45} {'as written':>8} {'no diacritics':>10} {'fit time':>9}")
-    run(data.texts, data.intents, abbreviations, names, args.folds)
-    run(data.texts, data.intents, abbreviations, ["word both + char both"], args.folds, augment=True)
+    table = abbreviations(settings)
+    run(data.texts, data.intents, table, names, args.folds)
+    run(data.texts, data.intents, table, ["word both + char both"], args.folds, augment=True)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,7 @@ import datetime as dt
 import json
 import logging
 import sys
-import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import click
@@ -18,10 +18,7 @@ from .config import SETTINGS, Settings
 from .knowledge import KnowledgeBase, KnowledgeBaseError
 from .nlu.model import ModelError, ModelRegistry, load_model
 from .nlu.training_data import TrainingDataError
-
-NON_NLU_FILES = ("abbreviations.yml", "responses.yml", "calibration.yml")
-REQUIRED_INTENTS = ("greet", "request_human", "complaint", "out_of_scope")
-MIN_EXAMPLES = 30
+from .validation import MIN_EXAMPLES, validate_project
 
 
 def _err(message: str) -> None:
@@ -58,79 +55,6 @@ def main(ctx: click.Context, verbose: bool) -> None:
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def _load_project_data(settings: Settings):
-    """Training data of the project: nlu_data/*.yml plus each FAQ entry's title as an example."""
-    from .nlu.training_data import Example, load_training_data
-
-    data = load_training_data([settings["NLU_DATA_DIR"]], skip=NON_NLU_FILES)
-    kb = KnowledgeBase.load(settings["FAQ_DIR"])
-    seen = {(e.intent, e.text.lower()) for e in data.examples}
-    for entry in kb.entries:
-        if (entry.intent, entry.title.lower()) not in seen:
-            data.examples.append(Example(entry.title, entry.intent, entry.source, entry.line))
-    return data, kb
-
-
-def _abbreviations(settings: Settings) -> dict:
-    from .nlu.normalize import load_abbreviations
-
-    path = Path(settings["NLU_DATA_DIR"]) / "abbreviations.yml"
-    return load_abbreviations(path) if path.exists() else {}
-
-
-def _intent_regexes(data) -> dict:
-    """`regex:` blocks named after a trained intent, validated (an invalid pattern is an error)."""
-    import re
-
-    out = {}
-    counts = data.intent_counts()
-    for name, patterns in data.regexes.items():
-        if name not in counts:
-            continue
-        for p in patterns:
-            try:
-                re.compile(p)
-            except re.error as exc:
-                raise click.ClickException(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})") from None
-        out[name] = list(patterns)
-    return out
-
-
-def _calibrate(settings: Settings, model, metadata: dict, kb: KnowledgeBase, say) -> None:
-    """Choose the answer threshold on the calibration file (see bot.nlu.calibration)."""
-    from .nlu.calibration import calibrate_threshold
-    from .nlu.model import NLUModel
-    from .nlu.training_data import load_training_file
-
-    path = Path(settings["CALIBRATION_FILE"])
-    if not path.exists():
-        say(f"Không có tệp hiệu chỉnh {path}: giữ ngưỡng từ kiểm định chéo.")
-        return
-    try:
-        calib = load_training_file(path)
-    except TrainingDataError as exc:
-        raise click.ClickException(str(exc)) from None
-    thresholds = metadata["thresholds"]
-
-    def topic_of(intent: str):
-        entry = kb.for_intent(intent)
-        return entry.topic if entry is not None else None
-
-    nlu = NLUModel(model, metadata)
-    result = calibrate_threshold(nlu.parse_many, topic_of, calib.examples, margin=thresholds["margin"])
-    if result is None:
-        say(f"Tệp hiệu chỉnh {path.name} có quá ít câu theo chủ đề: giữ ngưỡng từ kiểm định chéo.")
-        return
-    thresholds["confidence_cv"] = thresholds["confidence"]
-    thresholds["confidence"] = result.threshold
-    thresholds["clarify_floor"] = min(thresholds["clarify_floor"], result.threshold)
-    metadata["metrics"]["calibration"] = {"file": path.name, **result.as_metadata()}
-    say(f"Chọn ngưỡng trả lời {result.threshold} trên {result.n_messages} câu hiệu chỉnh viết độc lập "
-        f"(có cả bản bỏ dấu): trả lời đúng chủ đề {result.right}/{result.n_topic}, sai {result.wrong}, "
-        f"ngoài phạm vi bị trả lời {result.oos_answered}/{result.n_oos}. "
-        f"(Ngưỡng theo kiểm định chéo là {thresholds['confidence_cv']}.)")
-
-
 def _load_model(settings: Settings, model_dir: str | None):
     if model_dir:
         return load_model(model_dir)
@@ -154,57 +78,22 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
     Không có tùy chọn: huấn luyện trên nlu_data/ + faq/ thành một phiên bản mới trong models/
     và dùng ngay. Với --nlu: chỉ huấn luyện trên các tệp đã cho (bất kỳ tập ý định nào) vào --out.
     """
-    from .nlu.classifier import IntentClassifier
-    from .nlu.model import new_version_name, save_model
-    from .nlu.training import data_hash, train_classifier
-    from .nlu.training_data import load_training_data
+    from .training import TrainingError, train_nlu, train_project
 
-    settings = ctx.settings
     say = (lambda m: None) if quiet else _err
-    started = time.perf_counter()
     try:
         if nlu_paths:
-            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
+            result = train_nlu(ctx.settings, nlu_paths, folds=folds, out=out, progress=say)
         else:
-            data, kb = _load_project_data(settings)
-        abbreviations = _abbreviations(settings)
-    except (TrainingDataError, KnowledgeBaseError) as exc:
+            result = train_project(ctx.settings, folds=folds, calibration=not no_calibration, activate=not no_activate,
+                                   out=out, progress=say)
+    except (TrainingDataError, KnowledgeBaseError, TrainingError) as exc:
         raise click.ClickException(str(exc)) from None
-    counts = data.intent_counts()
-    if len(counts) < 2:
-        raise click.ClickException("Cần ít nhất 2 ý định có ví dụ để huấn luyện.")
-    say(f"Đọc {len(data.examples)} câu ví dụ, {len(counts)} ý định từ {len(data.files)} tệp.")
-    say("Tách từ tiếng Việt và tạo đặc trưng…")
-    base = IntentClassifier(abbreviations=abbreviations)
-    model, report = train_classifier(data.texts, data.intents, base=base, n_folds=folds, progress=say)
-    digest = data_hash(data.texts, data.intents)
-    registry = ModelRegistry(settings["MODELS_DIR"])
-    folder = Path(out) if out else registry.root / new_version_name(digest)
-    metadata = {
-        "version": folder.name,
-        "data_hash": digest,
-        "data_files": data.files,
-        "n_examples": report.n_examples,
-        "intents": {k: counts[k] for k in sorted(counts)},
-        "params": report.params,
-        "intent_regexes": _intent_regexes(data),
-        "thresholds": {"confidence": report.threshold, "margin": report.margin, "clarify_floor": report.clarify_floor,
-                       "confidence_scale": report.confidence_scale},
-        "metrics": {"cv_accuracy": report.cv_accuracy, "cv_folds": report.cv_folds, "c_scores": report.c_scores, "policy_on_held_out": report.policy_scores},
-        "train_seconds": round(time.perf_counter() - started, 2),
-        "trained_at": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-    }
-    if not nlu_paths and not no_calibration:
-        _calibrate(settings, model, metadata, kb, say)
-    save_model(model, metadata, folder)
-    activated = False
-    if not out and not nlu_paths and not no_activate:
-        registry.use(folder.name)
-        activated = True
-    cv = f"{report.cv_accuracy:.2%}" if report.cv_accuracy is not None else "không đo"
-    say(f"Xong sau {metadata['train_seconds']} giây. Độ chính xác kiểm định chéo (khi chọn tham số): {cv}.")
-    say(f"Đã lưu mô hình vào {folder}" + (" và đặt làm mô hình đang dùng." if activated else "."))
-    click.echo(str(folder))
+    cv = result.metadata["metrics"]["cv_accuracy"]
+    cv_text = f"{cv:.2%}" if cv is not None else "không đo"
+    say(f"Xong sau {result.metadata['train_seconds']} giây. Độ chính xác kiểm định chéo (khi chọn tham số): {cv_text}.")
+    say(f"Đã lưu mô hình vào {result.folder}" + (" và đặt làm mô hình đang dùng." if result.activated else "."))
+    click.echo(str(result.folder))
 
 
 # --- evaluate ----------------------------------------------------------------------------------
@@ -221,20 +110,15 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
 @pass_ctx
 def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_topic, as_json, report_dir):
     """Đánh giá mô hình: độ chính xác, macro F1, từng ý định, các cặp hay nhầm, báo cáo HTML."""
-    from .nlu.evaluation import cross_validate, intent_metrics, write_html_report
-    from .nlu.classifier import IntentClassifier
-    from .nlu.normalize import strip_accents
-    from .nlu.training_data import load_training_data
+    from .nlu.evaluation import cross_validate, evaluate_model, write_html_report
+    from .training import base_classifier, load_data
 
     settings = ctx.settings
     say = (lambda m: None) if as_json else _err
     if not nlu_paths and not cross_validation:
         raise click.UsageError("Cần --nlu TỆP_KIỂM_TRA, hoặc --cross-validation.")
     try:
-        if nlu_paths:
-            data = load_training_data(nlu_paths, skip=NON_NLU_FILES)
-        else:
-            data, _ = _load_project_data(settings)
+        data = load_data(settings, nlu_paths)
     except (TrainingDataError, KnowledgeBaseError) as exc:
         raise click.ClickException(str(exc)) from None
     if not data.examples:
@@ -243,8 +127,8 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
     stamp = dt.datetime.now().strftime("%Y%m%d-%H%M%S")
     if cross_validation:
         say(f"Kiểm định chéo {folds} phần trên {len(data.examples)} câu (mỗi phần huấn luyện lại từ đầu)…")
-        base = IntentClassifier(abbreviations=_abbreviations(settings))
-        metrics, y_true, y_pred = cross_validate(data.texts, data.intents, folds=folds, base=base, strip=True, progress=say)
+        metrics, y_true, y_pred = cross_validate(data.texts, data.intents, folds=folds, base=base_classifier(settings),
+                                                 strip=True, progress=say)
         title = f"Kiểm định chéo {folds} phần"
         path = write_html_report(reports / f"cv-{stamp}.html", metrics, y_true, y_pred, title)
     else:
@@ -254,20 +138,12 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
             raise click.ClickException(str(exc)) from None
         kb = KnowledgeBase.load(settings["FAQ_DIR"]) if by_topic else None
 
-        def mapped(label: str) -> str:
-            if kb is not None and label.startswith("faq/") and kb.for_intent(label):
-                return "topic/" + kb.for_intent(label).topic
-            return label
+        def topic_label(label: str) -> str:
+            topic = kb.topic_of(label) if kb is not None else None
+            return label if topic is None else "topic/" + topic
 
         say(f"Đánh giá mô hình {model.version} trên {len(data.examples)} câu…")
-        y_true = data.intents
-        results = model.parse_many(data.texts)
-        y_pred = [mapped(r.intent or "None") for r in results]
-        metrics = intent_metrics(y_true, y_pred, [r.confidence for r in results])
-        stripped = model.parse_many([strip_accents(t) for t in data.texts])
-        s_metrics = intent_metrics(y_true, [mapped(r.intent or "None") for r in stripped])
-        metrics["stripped"] = {k: s_metrics[k] for k in ("accuracy", "macro_f1", "confused_pairs")}
-        metrics["model"] = model.version
+        metrics, y_true, y_pred = evaluate_model(model, data.texts, data.intents, topic_label)
         title = f"Đánh giá mô hình {model.version}"
         path = write_html_report(reports / f"eval-{stamp}.html", metrics, y_true, y_pred, title)
     metrics["report"] = str(path)
@@ -297,110 +173,16 @@ def evaluate(ctx: _Context, nlu_paths, model_dir, cross_validation, folds, by_to
 @pass_ctx
 def validate(ctx: _Context, min_examples):
     """Kiểm tra dữ liệu huấn luyện, bảng viết tắt, câu trả lời và FAQ; thoát với mã khác 0 nếu có lỗi."""
-    from .nlu.normalize import AbbreviationTableError, Normalizer, load_abbreviations
-    from .nlu.training_data import load_training_data
-    from .responses import Responses
-
-    settings = ctx.settings
-    errors: list[str] = []
-    warnings: list[str] = []
-    nlu_dir = Path(settings["NLU_DATA_DIR"])
-    abbreviations: dict = {}
-    try:
-        abbreviations = load_abbreviations(nlu_dir / "abbreviations.yml")
-    except (AbbreviationTableError, FileNotFoundError) as exc:
-        errors.append(str(exc))
-    try:
-        Responses.load(nlu_dir / "responses.yml")
-    except KnowledgeBaseError as exc:
-        errors.append(str(exc))
-    data = kb = None
-    try:
-        data = load_training_data([nlu_dir], skip=NON_NLU_FILES)
-    except TrainingDataError as exc:
-        errors.append(str(exc))
-    try:
-        kb = KnowledgeBase.load(settings["FAQ_DIR"])
-        errors.extend(kb.validate())
-    except KnowledgeBaseError as exc:
-        errors.append(str(exc))
-    if data is not None:
-        counts = data.intent_counts()
-        for intent, n in sorted(counts.items()):
-            if n < min_examples:
-                errors.append(f"ý định '{intent}' chỉ có {n} câu ví dụ (cần ít nhất {min_examples})")
-        for intent in REQUIRED_INTENTS:
-            if intent not in counts:
-                errors.append(f"thiếu ý định bắt buộc '{intent}'")
-        first_seen: dict[str, object] = {}
-        normalize = Normalizer(abbreviations)
-        norm_seen: dict[str, object] = {}
-        for ex in data.examples:
-            key = " ".join(ex.text.lower().split())
-            other = first_seen.get(key)
-            if other is not None and other.intent != ex.intent:
-                errors.append(f"{ex.source}:{ex.line}: câu '{ex.text}' có trong cả '{other.intent}' ({other.source}:{other.line}) và '{ex.intent}'")
-            first_seen.setdefault(key, ex)
-            nkey = normalize(ex.text)
-            other = norm_seen.get(nkey)
-            if other is not None and other.intent != ex.intent and key != " ".join(other.text.lower().split()):
-                warnings.append(f"{ex.source}:{ex.line}: sau chuẩn hóa, '{ex.text}' ({ex.intent}) trùng '{other.text}' ({other.intent})")
-            norm_seen.setdefault(nkey, ex)
-        import re
-
-        for name, patterns in data.regexes.items():
-            for p in patterns:
-                try:
-                    re.compile(p)
-                except re.error as exc:
-                    errors.append(f"regex '{name}': mẫu {p!r} không hợp lệ ({exc})")
-        if kb is not None:
-            faq_intents = {i for i in counts if i.startswith("faq/")}
-            entries = {e.intent for e in kb.entries}
-            for intent in sorted(faq_intents - entries):
-                errors.append(f"ý định '{intent}' có dữ liệu huấn luyện nhưng không có mục FAQ '{intent[4:]}' trong faq/")
-            for intent in sorted(entries - faq_intents):
-                errors.append(f"mục FAQ '{intent[4:]}' chưa có dữ liệu huấn luyện (ý định '{intent}')")
-        _validate_calibration(settings, data, kb, counts, normalize, errors, warnings)
-    for w in warnings:
+    result = validate_project(ctx.settings, min_examples=min_examples)
+    for w in result.warnings:
         _err(f"Cảnh báo: {w}")
-    for e in errors:
+    for e in result.errors:
         _err(f"Lỗi: {e}")
-    n_ex = len(data.examples) if data else 0
-    n_faq = len(kb) if kb else 0
-    if errors:
-        _err(f"\nCó {len(errors)} lỗi, {len(warnings)} cảnh báo ({n_ex} câu ví dụ, {n_faq} mục FAQ).")
+    if result.errors:
+        _err(f"\nCó {len(result.errors)} lỗi, {len(result.warnings)} cảnh báo ({result.n_examples} câu ví dụ, {result.n_faq_entries} mục FAQ).")
         sys.exit(1)
-    click.echo(f"Dữ liệu hợp lệ: {n_ex} câu ví dụ, {len(data.intent_counts()) if data else 0} ý định, {n_faq} mục FAQ, {len(warnings)} cảnh báo.")
-
-
-def _validate_calibration(settings, data, kb, counts, normalize, errors: list, warnings: list) -> None:
-    """The calibration file: known labels, and no message that is also a training example."""
-    from .nlu.training_data import load_training_file
-
-    path = Path(settings["CALIBRATION_FILE"])
-    if not path.exists():
-        warnings.append(f"không có tệp hiệu chỉnh {path}: ngưỡng trả lời sẽ lấy từ kiểm định chéo")
-        return
-    try:
-        calib = load_training_file(path)
-    except TrainingDataError as exc:
-        errors.append(str(exc))
-        return
-    from .nlu.normalize import strip_accents
-
-    topics = {e.topic for e in kb.entries} if kb is not None else set()
-    # Compared without diacritics: training features and calibration both see the stripped form too.
-    trained = {strip_accents(normalize(ex.text)) for ex in data.examples}
-    for ex in calib.examples:
-        label = ex.intent
-        if label.startswith("topic/"):
-            if kb is not None and label[len("topic/"):] not in topics:
-                errors.append(f"{ex.source}:{ex.line}: chủ đề '{label}' không có mục FAQ nào")
-        elif label not in counts:
-            errors.append(f"{ex.source}:{ex.line}: nhãn '{label}' không phải chủ đề (topic/…) hay ý định đã biết")
-        if strip_accents(normalize(ex.text)) in trained:
-            warnings.append(f"{ex.source}:{ex.line}: câu hiệu chỉnh '{ex.text}' cũng là câu huấn luyện; nên xóa khỏi một trong hai tập")
+    click.echo(f"Dữ liệu hợp lệ: {result.n_examples} câu ví dụ, {result.n_intents} ý định, {result.n_faq_entries} mục FAQ, "
+               f"{len(result.warnings)} cảnh báo.")
 
 
 # --- ask ---------------------------------------------------------------------------------------
@@ -562,15 +344,20 @@ def worker(ctx: _Context):
 # --- officers ----------------------------------------------------------------------------------
 
 
+@contextmanager
 def _db(settings: Settings):
+    """The database, migrated to the latest schema; disposed of on the way out."""
     from .storage import Database, DatabaseUnavailable
 
     db = Database(settings["DATABASE_URL"])
     try:
-        db.upgrade()
-    except DatabaseUnavailable as exc:
-        raise click.ClickException(str(exc)) from None
-    return db
+        try:
+            db.upgrade()
+        except DatabaseUnavailable as exc:
+            raise click.ClickException(str(exc)) from None
+        yield db
+    finally:
+        db.dispose()
 
 
 @main.group()
@@ -592,15 +379,12 @@ def officers_add(ctx: _Context, email, name, role, password_stdin):
         password = sys.stdin.readline().rstrip("\n")
     else:
         password = click.prompt("Mật khẩu", hide_input=True, confirmation_prompt="Nhập lại mật khẩu")
-    db = _db(ctx.settings)
     try:
-        with db.session() as s:
+        with _db(ctx.settings) as db, db.session() as s:
             officer = officer_ops.create(s, email, name, role, password)
             label = f"{officer.name} <{officer.email}> ({officer.role})"
     except officer_ops.OfficerError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        db.dispose()
     click.echo(f"Đã thêm cán bộ {label}.")
 
 
@@ -612,10 +396,8 @@ def officers_list(ctx: _Context):
 
     from .storage.models import Officer
 
-    db = _db(ctx.settings)
-    with db.read() as s:
+    with _db(ctx.settings) as db, db.read() as s:
         rows = s.scalars(select(Officer).order_by(Officer.email)).all()
-    db.dispose()
     if not rows:
         _err("Chưa có cán bộ nào. Thêm bằng: python -m bot officers add EMAIL --name \"Họ tên\" --role admin")
     for o in rows:
@@ -629,14 +411,11 @@ def officers_disable(ctx: _Context, email):
     """Khóa tài khoản cán bộ (đăng nhập và mã API ngừng hoạt động)."""
     from .handoff import officers as officer_ops
 
-    db = _db(ctx.settings)
     try:
-        with db.session() as s:
+        with _db(ctx.settings) as db, db.session() as s:
             officer_ops.set_active(s, email, False)
     except officer_ops.OfficerError as exc:
         raise click.ClickException(str(exc)) from None
-    finally:
-        db.dispose()
     click.echo(f"Đã khóa tài khoản {email}.")
 
 
@@ -647,15 +426,11 @@ def officers_token(ctx: _Context, email):
     """In mã truy cập API mới cho cán bộ (mã cũ hết hiệu lực). Chỉ hiện một lần."""
     from .handoff import officers as officer_ops
 
-    db = _db(ctx.settings)
-    try:
-        with db.session() as s:
-            officer = officer_ops.by_email(s, email)
-            if officer is None or not officer.active:
-                raise click.ClickException(f"Không có cán bộ đang hoạt động với e-mail {email}.")
-            token = officer_ops.new_token(s, officer)
-    finally:
-        db.dispose()
+    with _db(ctx.settings) as db, db.session() as s:
+        officer = officer_ops.by_email(s, email)
+        if officer is None or not officer.active:
+            raise click.ClickException(f"Không có cán bộ đang hoạt động với e-mail {email}.")
+        token = officer_ops.new_token(s, officer)
     click.echo(token)
 
 
@@ -676,10 +451,8 @@ def report(ctx: _Context, date_from, date_to, grain, fmt):
         start, end = report_ops.report_range(date_from, date_to)
     except ValueError:
         raise click.BadParameter("ngày phải có dạng YYYY-MM-DD") from None
-    db = _db(ctx.settings)
-    with db.read() as s:
+    with _db(ctx.settings) as db, db.read() as s:
         data = report_ops.sla_report(s, start, end, grain)
-    db.dispose()
     click.echo(report_ops.to_csv(data) if fmt == "csv" else json.dumps(data, ensure_ascii=False, indent=2))
 
 
@@ -692,39 +465,12 @@ def faq():
 @pass_ctx
 def faq_export(ctx: _Context):
     """Xuất các đề xuất đã duyệt ra faq/de_xuat.yml và nlu_data/faq_de_xuat.yml để hoàn thiện và huấn luyện."""
-    import re
+    from .handoff.suggestions import export_approved
 
-    import yaml
-    from sqlalchemy import select
-
-    from .nlu.normalize import strip_accents
-    from .storage.models import FaqSuggestion
-
-    db = _db(ctx.settings)
-    faq_path = Path(ctx.settings["FAQ_DIR"]) / "de_xuat.yml"
-    nlu_path = Path(ctx.settings["NLU_DATA_DIR"]) / "faq_de_xuat.yml"
-    faq_doc = yaml.safe_load(faq_path.read_text(encoding="utf-8")) if faq_path.exists() else {"group": "de_xuat", "title": "Đề xuất từ cán bộ", "entries": []}
-    nlu_doc = yaml.safe_load(nlu_path.read_text(encoding="utf-8")) if nlu_path.exists() else {"version": "3.1", "nlu": []}
-    today = dt.date.today().isoformat()
-    exported = 0
-    with db.session() as s:
-        for sug in s.scalars(select(FaqSuggestion).where(FaqSuggestion.status == "approved").order_by(FaqSuggestion.id)):
-            slug = re.sub(r"[^a-z0-9]+", "_", strip_accents(sug.question.lower())).strip("_")[:40] or "cau_hoi"
-            entry_id = f"de_xuat_{sug.id}_{slug}"
-            faq_doc["entries"].append({
-                "id": entry_id, "topic": sug.topic or "de_xuat", "title": sug.question, "button": sug.question[:19],
-                "answer": sug.answer, "legal_basis": [], "as_of": today, "related": [], "escalate": "offer",
-                "tags": ["đề xuất từ cán bộ", "cần bổ sung căn cứ"],
-            })
-            nlu_doc["nlu"].append({"intent": f"faq/{entry_id}", "examples": f"- {sug.question}\n"})
-            sug.status = "exported"
-            exported += 1
-    db.dispose()
-    if not exported:
+    with _db(ctx.settings) as db, db.session() as s:
+        export = export_approved(s, ctx.settings["FAQ_DIR"], ctx.settings["NLU_DATA_DIR"])
+    if not export.count:
         _err("Không có đề xuất nào đã duyệt để xuất.")
         return
-    header = "# Exported FAQ suggestions: complete legal_basis and the answer's \"Căn cứ:\" line, add >= 30 examples, then validate and train.\n"
-    faq_path.write_text(header + yaml.safe_dump(faq_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
-    nlu_path.write_text(header + yaml.safe_dump(nlu_doc, allow_unicode=True, sort_keys=False, width=1000), encoding="utf-8")
-    click.echo(f"Đã xuất {exported} đề xuất vào {faq_path} và {nlu_path}.")
+    click.echo(f"Đã xuất {export.count} đề xuất vào {export.faq_path} và {export.nlu_path}.")
     _err("Cần bổ sung căn cứ pháp lý và ít nhất 30 câu ví dụ cho mỗi mục, rồi chạy: python -m bot validate && python -m bot train")

@@ -94,9 +94,7 @@ SETTINGS_BY_NAME = {s.name: s for s in SETTINGS}
 
 
 class Settings(dict):
-    """A plain dict of typed settings, with attribute access for convenience."""
-
-    __getattr__ = dict.__getitem__
+    """A plain dict of typed settings."""
 
     @classmethod
     def load(cls, overrides: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None) -> "Settings":

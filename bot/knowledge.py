@@ -204,6 +204,11 @@ class KnowledgeBase:
             return self.by_id.get(intent[4:])
         return None
 
+    def topic_of(self, intent: str | None) -> str | None:
+        """The topic of a FAQ intent's entry; None for any other intent."""
+        entry = self.for_intent(intent)
+        return entry.topic if entry is not None else None
+
     def search(self, query: str, limit: int = 10) -> list[FAQEntry]:
         """Simple accent-insensitive keyword search over titles, tags and answers (for officers)."""
         from .nlu.normalize import strip_accents

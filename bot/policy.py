@@ -34,6 +34,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from .knowledge import KnowledgeBase
+from .nlu import OUT_OF_SCOPE
 
 SMALLTALK_INTENTS = {
     "greet": "utter_greet",
@@ -49,7 +50,6 @@ HANDOFF_INTENTS = ("request_human", "complaint", "feedback_unclear")
 # On the calibration set this caught 4 of the 6 disputes the classifier put under a FAQ intent, for
 # 1 extra ticket among 485 ordinary questions.
 COMPLAINT_SIGNAL = 0.15
-OUT_OF_SCOPE = "out_of_scope"
 
 # Action names, shared with actions/ (rasa-sdk classes) and the public `ask --json` contract.
 ACTION_ANSWER = "action_answer_faq"

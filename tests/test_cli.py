@@ -121,7 +121,7 @@ def test_validate_accepts_project_data(runner):
 def data_copy(tmp_path):
     nlu = shutil.copytree(ROOT / "nlu_data", tmp_path / "nlu_data")
     faq = shutil.copytree(ROOT / "faq", tmp_path / "faq")
-    return nlu, faq, {"NLU_DATA_DIR": str(nlu), "FAQ_DIR": str(faq)}
+    return nlu, faq, {"NLU_DATA_DIR": str(nlu), "FAQ_DIR": str(faq), "CALIBRATION_FILE": str(nlu / "calibration.yml")}
 
 
 def test_validate_reports_broken_yaml(runner, data_copy):
@@ -146,15 +146,14 @@ def test_validate_finds_content_problems(runner, data_copy):
     assert "có trong cả" in result.output  # "xin chào" is also a greet example
 
 
-def test_validate_checks_the_calibration_file(runner, data_copy, tmp_path):
-    _, _, env = data_copy
-    calib = tmp_path / "calibration.yml"
-    calib.write_text(
+def test_validate_checks_the_calibration_file(runner, data_copy):
+    nlu, _, env = data_copy
+    (nlu / "calibration.yml").write_text(
         'version: "3.1"\nnlu:\n- intent: topic/khong_co_chu_de\n  examples: |\n    - hỏi gì đó\n'
         "- intent: topic/nghi_phep_nam\n  examples: |\n    - xin chào\n",
         encoding="utf-8",
     )
-    result = runner.invoke(main, ["validate"], env={**env, "CALIBRATION_FILE": str(calib)})
+    result = runner.invoke(main, ["validate"], env=env)
     assert result.exit_code == 1
     assert "topic/khong_co_chu_de" in result.output and "không có mục FAQ" in result.output
     assert "'xin chào' cũng là câu huấn luyện" in result.output  # a leak between the sets is flagged
@@ -175,11 +174,12 @@ def test_project_model_threshold_comes_from_the_calibration_set(project_models_d
 
 
 @pytest.mark.slow
-def test_train_without_calibration_keeps_the_cv_threshold(runner, tmp_path):
+def test_train_without_calibration_keeps_the_cv_threshold(runner, data_copy, tmp_path):
+    nlu, _, env = data_copy
+    (nlu / "calibration.yml").unlink()
     out = tmp_path / "m"
-    missing = tmp_path / "none.yml"
     result = runner.invoke(main, ["train", "--folds", "2", "--no-activate", "--out", str(out)],
-                           env={"MODELS_DIR": str(tmp_path / "models"), "CALIBRATION_FILE": str(missing)})
+                           env={**env, "MODELS_DIR": str(tmp_path / "models")})
     assert result.exit_code == 0, result.output
     assert "Không có tệp hiệu chỉnh" in result.output
     meta = json.loads((out / "metadata.json").read_text(encoding="utf-8"))

@@ -39,7 +39,8 @@ def test_export_suggestions(runner, channel_app, auth, officer, admin, tmp_path)
     admin_auth = AuthActions(channel_app.test_client())
     admin_auth.login(admin)
     approve_first(admin_auth)
-    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"], "FAQ_DIR": str(faq_dir), "NLU_DATA_DIR": str(nlu_dir)}
+    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"], "FAQ_DIR": str(faq_dir), "NLU_DATA_DIR": str(nlu_dir),
+           "CALIBRATION_FILE": str(nlu_dir / "calibration.yml")}
     result = runner.invoke(main, ["faq", "export-suggestions"], env=env)
     assert result.exit_code == 0, result.output
     exported = (faq_dir / "de_xuat.yml").read_text(encoding="utf-8")

@@ -77,16 +77,34 @@ def test_missing_file_and_non_utf8(tmp_path):
         load_training_file(bad)
 
 
-def test_directory_loading_merges_and_skips(tmp_path):
+def test_directory_loading_merges_training_files(tmp_path):
     write(tmp_path, 'version: "3.1"\nnlu:\n- intent: a\n  examples: |\n    - x\n', "one.yml")
     write(tmp_path, 'version: "3.1"\nnlu:\n- intent: b\n  examples: |\n    - y\n', "two.yml")
     write(tmp_path, "abbreviations:\n  k: không\n", "abbreviations.yml")
-    data = load_training_data([tmp_path], skip=["abbreviations.yml"])
+    data = load_training_data([tmp_path])
     assert sorted(data.intents) == ["a", "b"] and len(data.files) == 2
 
 
+def test_a_file_is_training_data_by_its_nlu_key_whatever_its_name(tmp_path):
+    """Rasa's rule: a top-level ``nlu:`` key makes a training file; excluded files go by path, not name."""
+    training = write(tmp_path, 'version: "3.1"\nnlu:\n- intent: a\n  examples: |\n    - x\n', "responses.yml")
+    write(tmp_path, 'version: "3.1"\nresponses:\n  utter_greet:\n  - text: Chào bạn\n', "bot_texts.yml")
+    write(tmp_path, "abbreviations:\n  k: không\n", "tables.yml")
+    held_out = write(tmp_path, 'version: "3.1"\nnlu:\n- intent: topic/b\n  examples: |\n    - y\n', "calibration.yml")
+    data = load_training_data([tmp_path], exclude=[held_out])
+    assert data.files == [str(training)] and data.intents == ["a"]
+    assert load_training_data([tmp_path]).intents == ["topic/b", "a"]
+
+
+def test_a_broken_file_is_an_error_even_beside_the_training_data(tmp_path):
+    write(tmp_path, 'version: "3.1"\nnlu:\n- intent: a\n  examples: |\n    - x\n', "one.yml")
+    broken = write(tmp_path, "responses:\n  utter_x: [\n", "responses.yml")
+    with pytest.raises(TrainingDataError, match=f"{broken}:"):
+        load_training_data([tmp_path])
+
+
 def test_project_training_data_loads():
-    data = load_training_data(["nlu_data"], skip=["abbreviations.yml", "responses.yml"])
+    data = load_training_data(["nlu_data"], exclude=["nlu_data/calibration.yml"])
     counts = data.intent_counts()
     assert {"greet", "request_human", "complaint", "out_of_scope"} <= set(counts)
     assert sum(1 for i in counts if i.startswith("faq/")) >= 41

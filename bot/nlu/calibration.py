@@ -25,10 +25,10 @@ from typing import Callable, Iterable, Sequence
 
 import numpy as np
 
+from . import OUT_OF_SCOPE
 from .normalize import strip_accents
 
 TOPIC_PREFIX = "topic/"
-OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_GRID = tuple(float(x) for x in np.round(np.arange(0.3, 0.951, 0.025), 3))
 MIN_TOPIC_MESSAGES = 50
 
@@ -89,6 +89,9 @@ def calibrate_threshold(
     table = {}
     n_topic = int((~is_oos).sum())
     for th in grid:
+        # "Answered" = not out of scope, confidence >= threshold and top-1 minus top-2 >= margin. The rule is
+        # written three times, change them together: here, bot.policy.decide (serving) and
+        # bot.nlu.tuning.choose_policy.
         answered = is_faq & (conf >= th) & (gap >= margin)
         n_right = int((answered & right).sum())
         n_wrong = int((answered & ~right & ~is_oos).sum())

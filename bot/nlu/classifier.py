@@ -6,7 +6,7 @@ returns ``self``, learned state ends in ``_``, and predicting before ``fit`` rai
 
 Confidence: linear SVMs give scores, not probabilities. We turn the scores into a distribution with
 a softmax whose temperature (``confidence_scale``) is fitted on held-out folds to minimise log-loss
-(see ``bot.nlu.training``); ``predict_proba`` uses it. Logistic regression has its own probabilities.
+(see ``bot.nlu.tuning``); ``predict_proba`` uses it. Logistic regression has its own probabilities.
 """
 
 from __future__ import annotations

@@ -14,7 +14,7 @@ from sklearn.metrics import precision_recall_fscore_support
 
 from .classifier import IntentClassifier
 from .normalize import strip_accents
-from .training import make_folds, train_classifier
+from .tuning import make_folds, train_classifier
 
 
 def intent_metrics(y_true: Sequence[str], y_pred: Sequence[str], confidences: Sequence[float] | None = None) -> dict:
@@ -81,9 +81,33 @@ def cross_validate(
     result = intent_metrics(y_true, y_pred, confs)
     result["folds"] = folds
     if strip:
-        stripped = intent_metrics(y_true, y_pred_stripped, confs_stripped)
-        result["stripped"] = {k: stripped[k] for k in ("accuracy", "macro_f1", "confused_pairs")}
+        result["stripped"] = _summary(intent_metrics(y_true, y_pred_stripped, confs_stripped))
     return result, [str(v) for v in y_true], [str(v) for v in y_pred]
+
+
+def evaluate_model(
+    model,
+    texts: Sequence[str],
+    labels: Sequence[str],
+    relabel: Callable[[str], str] | None = None,
+) -> tuple[dict, list[str], list[str]]:
+    """Metrics of a trained :class:`~bot.nlu.model.NLUModel` on labelled messages, as written and
+    (under ``stripped``) without diacritics. ``relabel`` maps a predicted intent to the labels of the
+    test file (for example ``faq/<id>`` to ``topic/<its topic>``); a message with no intent is
+    predicted ``"None"``."""
+    relabel = relabel or (lambda label: label)
+    texts, y_true = list(texts), list(labels)
+    results = model.parse_many(texts)
+    y_pred = [relabel(r.intent or "None") for r in results]
+    metrics = intent_metrics(y_true, y_pred, [r.confidence for r in results])
+    stripped = model.parse_many([strip_accents(t) for t in texts])
+    metrics["stripped"] = _summary(intent_metrics(y_true, [relabel(r.intent or "None") for r in stripped]))
+    metrics["model"] = model.version
+    return metrics, y_true, y_pred
+
+
+def _summary(metrics: dict) -> dict:
+    return {k: metrics[k] for k in ("accuracy", "macro_f1", "confused_pairs")}
 
 
 # --- HTML report --------------------------------------------------------------------------------

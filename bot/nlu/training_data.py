@@ -10,6 +10,12 @@ Supported top-level keys: ``version`` and ``nlu``. Inside ``nlu`` each item is o
 Other top-level keys that Rasa files may carry (``responses``, ``rules``, ``stories``) are ignored
 with no error, so a whole Rasa project file can be read. Any problem raises
 ``TrainingDataError`` naming the file and line.
+
+Which files of a folder are training data follows Rasa's rule, not their names: a YAML file is NLU
+training data when its top level has an ``nlu:`` key. Bot texts (``responses:``) and the
+abbreviation table (``abbreviations:``) beside the data are therefore left out, while a training
+file may have any name. Files that hold ``nlu:`` data but must never be trained on (the calibration
+set) are excluded by path.
 """
 
 from __future__ import annotations
@@ -105,9 +111,8 @@ def _parse_examples(block, source: str, line: int, kind: str, name: str) -> list
     return result
 
 
-def load_training_file(path: str | Path) -> TrainingData:
-    """Read one Rasa YAML file. Raises ``TrainingDataError`` with file:line on any problem."""
-    path = Path(path)
+def _read_document(path: Path):
+    """The YAML document of ``path`` (mappings carry line numbers); ``TrainingDataError`` if unreadable."""
     source = str(path)
     try:
         text = path.read_text(encoding="utf-8")
@@ -121,6 +126,16 @@ def load_training_file(path: str | Path) -> TrainingData:
         where = yaml_lines.error_location(exc, source)
         problem = getattr(exc, "problem", None) or str(exc)
         raise TrainingDataError(f"{where}: YAML không hợp lệ: {problem}") from None
+    return doc
+
+
+def load_training_file(path: str | Path) -> TrainingData:
+    """Read one Rasa YAML file. Raises ``TrainingDataError`` with file:line on any problem."""
+    path = Path(path)
+    return _training_data(_read_document(path), str(path))
+
+
+def _training_data(doc, source: str) -> TrainingData:
     data = TrainingData(files=[source])
     if doc is None:
         return data
@@ -175,12 +190,15 @@ def discover_files(paths: Iterable[str | Path]) -> list[Path]:
     return files
 
 
-def load_training_data(paths: Iterable[str | Path], skip: Iterable[str] = ()) -> TrainingData:
-    """Read and merge every NLU file under ``paths``; ``skip`` lists file names to leave out."""
-    skipped = set(skip)
+def load_training_data(paths: Iterable[str | Path], exclude: Iterable[str | Path] = ()) -> TrainingData:
+    """Read and merge the training files under ``paths``: the YAML files with a top-level ``nlu:`` key,
+    except those in ``exclude`` (compared as resolved paths)."""
+    excluded = {Path(p).resolve() for p in exclude}
     data = TrainingData()
     for f in discover_files(paths):
-        if f.name in skipped:
+        if f.resolve() in excluded:
             continue
-        data = data.merge(load_training_file(f))
+        doc = _read_document(f)
+        if isinstance(doc, dict) and "nlu" in doc:
+            data = data.merge(_training_data(doc, str(f)))
     return data

@@ -1,4 +1,4 @@
-"""Training: choose hyper-parameters and decision thresholds by cross-validation, then fit.
+"""Tuning: choose hyper-parameters and decision thresholds by cross-validation, then fit.
 
 Everything that depends on the data is chosen on held-out folds, never by hand:
 
@@ -13,10 +13,9 @@ The chosen values and the held-out figures are stored in the model's ``metadata.
 from __future__ import annotations
 
 import hashlib
-import json
 import logging
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 import numpy as np
@@ -25,11 +24,11 @@ from scipy.optimize import minimize_scalar
 from sklearn.base import clone
 from sklearn.model_selection import KFold, StratifiedKFold
 
+from . import OUT_OF_SCOPE
 from .classifier import IntentClassifier, softmax
 
 logger = logging.getLogger(__name__)
 
-OUT_OF_SCOPE = "out_of_scope"
 DEFAULT_C_GRID = (0.3, 1.0, 3.0)
 
 
@@ -47,7 +46,6 @@ class TrainingReport:
     train_seconds: float
     n_examples: int
     n_intents: int
-    oof_predictions: list = field(default_factory=list, repr=False)
 
 
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
@@ -125,6 +123,9 @@ def choose_policy(
     best = (-np.inf, 0.0, 0.0, {})
     for threshold in np.round(np.arange(0.0, 0.91, 0.025), 3):
         for margin in np.round(np.arange(0.0, 0.41, 0.02), 3):
+            # "Answered" = not out of scope, confidence >= threshold and top-1 minus top-2 >= margin. The rule
+            # is written three times, change them together: here, bot.policy.decide (serving) and
+            # bot.nlu.calibration.calibrate_threshold.
             answered = (~is_oos_pred) & (top1 >= threshold) & (top1 - top2 >= margin)
             right = int(np.sum(answered & correct))
             wrong = int(np.sum(answered & ~correct))
@@ -201,10 +202,9 @@ def train_classifier(
         clarify_floor, clarify_scores = choose_clarify_floor(proba, y, classes, threshold)
         policy_scores["clarify"] = clarify_scores
         cv_accuracy = c_scores[float(best_c)]
-        oof_pred = [(classes[y[i]], classes[int(proba[i].argmax())], float(proba[i].max())) for i in range(len(y))]
         say(f"Chọn C={best_c}, độ chính xác kiểm định chéo {cv_accuracy:.2%}, ngưỡng tin cậy {threshold}, biên {margin}")
     else:
-        best_c, scale, threshold, margin, policy_scores, cv_accuracy, oof_pred = base.C, base.confidence_scale, 0.0, 0.0, {}, None, []
+        best_c, scale, threshold, margin, policy_scores, cv_accuracy = base.C, base.confidence_scale, 0.0, 0.0, {}, None
         clarify_floor = 0.0
         say("Dữ liệu quá ít để kiểm định chéo; dùng tham số mặc định.")
     say("Huấn luyện mô hình cuối trên toàn bộ dữ liệu…")
@@ -224,11 +224,6 @@ def train_classifier(
         train_seconds=seconds,
         n_examples=len(texts),
         n_intents=len(classes),
-        oof_predictions=oof_pred,
     )
     return final, report
 
-
-def report_to_json(report: TrainingReport) -> str:
-    d = {k: v for k, v in report.__dict__.items() if k != "oof_predictions"}
-    return json.dumps(d, ensure_ascii=False, indent=2)
