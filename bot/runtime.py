@@ -21,6 +21,7 @@ from .config import Settings
 from .dialogue import Dialogue
 from .engine import Engine
 from .handoff.notify import Notifier
+from .handoff.replies import OfficerReplies
 from .inbox import Inbox
 from .nlu.model import ModelError, ModelRegistry
 from .outbox import OutboxSender
@@ -55,12 +56,9 @@ class Runtime:
         )
         self.outbox = OutboxSender(self.db, self.channels.senders)
         self.notifier = Notifier(self.db, settings, client=self.http)
+        self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
                                tick=self.reload_model_if_changed)
-
-    @property
-    def senders(self) -> dict:
-        return self.channels.senders
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self) -> "Runtime":

@@ -85,7 +85,7 @@ def reply(code):
         if replies.find_ticket(s, code) is None:
             raise APIError("Không tìm thấy phiếu.", 404, "not_found")
     try:
-        result = replies.send_reply(current_runtime(), code, g.api_officer.id, body["text"], resolve)
+        result = current_runtime().replies.send(code, g.api_officer.id, body["text"], resolve)
     except replies.ReplyRefused as exc:
         raise APIError(exc.reason, 409, "reply_refused") from None
     return jsonify({"code": code.upper(), "outbox_id": result.outbox_id, "delivery": result.status}), 202

@@ -82,7 +82,7 @@ def assign(code):
 def reply(code):
     resolve = request.form.get("action") == "send_resolve"
     try:
-        replies.send_reply(current_runtime(), code, g.officer.id, request.form.get("text", ""), resolve)
+        current_runtime().replies.send(code, g.officer.id, request.form.get("text", ""), resolve)
         flash("Đã gửi câu trả lời" + (" và đóng phiếu." if resolve else "."), "ok")
     except replies.ReplyRefused as exc:
         flash("Không gửi được: " + exc.reason, "error")
@@ -117,7 +117,7 @@ def reopen(code):
 @login_required
 def suggest(code):
     try:
-        replies.suggest_faq(current_runtime(), code, g.officer.id, request.form.get("question", ""), request.form.get("answer", ""))
+        current_runtime().replies.suggest_faq(code, g.officer.id, request.form.get("question", ""), request.form.get("answer", ""))
         flash("Đã gửi đề xuất câu hỏi thường gặp để quản trị viên duyệt.", "ok")
     except replies.ReplyRefused as exc:
         flash(exc.reason, "error")
