@@ -23,7 +23,7 @@ class Resources:
     settings: Settings
 
     @classmethod
-    def load(cls, settings: Settings | None = None) -> "Resources":
+    def load(cls, settings: Settings | None = None) -> Resources:
         settings = settings or Settings.load()
         kb = KnowledgeBase.load(settings["FAQ_DIR"])
         responses = Responses.load(Path(settings["NLU_DATA_DIR"]) / "responses.yml", settings.org_context())

@@ -65,7 +65,8 @@ def _load_model(settings: Settings, model_dir: str | None):
 
 
 @main.command()
-@click.option("--nlu", "nlu_paths", multiple=True, type=click.Path(exists=True), help="Chỉ huấn luyện NLU trên các tệp YAML Rasa này (có thể lặp lại). Mặc định: nlu_data/ và faq/.")
+@click.option("--nlu", "nlu_paths", multiple=True, type=click.Path(exists=True),
+              help="Chỉ huấn luyện NLU trên các tệp YAML Rasa này (có thể lặp lại). Mặc định: nlu_data/ và faq/.")
 @click.option("--out", type=click.Path(file_okay=False), help="Thư mục ghi mô hình. Mặc định: một phiên bản mới trong models/.")
 @click.option("--folds", default=5, show_default=True, help="Số phần kiểm định chéo để chọn tham số và ngưỡng.")
 @click.option("--no-activate", is_flag=True, help="Không đặt mô hình mới làm mô hình đang dùng.")
@@ -104,7 +105,8 @@ def train(ctx: _Context, nlu_paths, out, folds, no_activate, no_calibration, qui
 @click.option("--model", "model_dir", type=click.Path(file_okay=False), help="Thư mục mô hình. Mặc định: mô hình đang dùng.")
 @click.option("--cross-validation", "cross_validation", is_flag=True, help="Kiểm định chéo lồng nhau trên dữ liệu huấn luyện (hoặc trên các tệp --nlu).")
 @click.option("--folds", default=5, show_default=True, help="Số phần khi kiểm định chéo.")
-@click.option("--by-topic", is_flag=True, help="So sánh theo chủ đề: nhãn topic/<id> trong tệp kiểm tra, dự đoán faq/<id> đổi thành topic/<chủ đề của mục FAQ>.")
+@click.option("--by-topic", is_flag=True,
+              help="So sánh theo chủ đề: nhãn topic/<id> trong tệp kiểm tra, dự đoán faq/<id> đổi thành topic/<chủ đề của mục FAQ>.")
 @click.option("--json", "as_json", is_flag=True, help="In một đối tượng JSON ra stdout.")
 @click.option("--report", "report_dir", type=click.Path(file_okay=False), help="Thư mục ghi báo cáo HTML. Mặc định: reports/.")
 @pass_ctx

@@ -25,7 +25,7 @@ from actions.resources import Resources
 
 from . import policy
 from .config import Settings
-from .nlu.model import ModelNotFoundError, ModelRegistry, NLUModel, TRAIN_HINT
+from .nlu.model import TRAIN_HINT, ModelNotFoundError, ModelRegistry, NLUModel
 
 logger = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class Engine:
         self._actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
 
     @classmethod
-    def from_settings(cls, settings: Settings | None = None, model: NLUModel | None = None, load_model: bool = True) -> "Engine":
+    def from_settings(cls, settings: Settings | None = None, model: NLUModel | None = None, load_model: bool = True) -> Engine:
         """Load the knowledge base, replies and (unless given) the current model.
 
         Raises ``bot.nlu.model.ModelError`` with a clear message if no usable model exists and

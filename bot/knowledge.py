@@ -184,7 +184,7 @@ class KnowledgeBase:
             self.by_id[e.id] = e
 
     @classmethod
-    def load(cls, folder: str | Path) -> "KnowledgeBase":
+    def load(cls, folder: str | Path) -> KnowledgeBase:
         folder = Path(folder)
         if not folder.is_dir():
             raise KnowledgeBaseError(f"{folder}: không tìm thấy thư mục FAQ")

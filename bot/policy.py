@@ -137,6 +137,9 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
     second = float(ranking[1]["confidence"]) if len(ranking) > 1 else 0.0
     complaint = max((float(r["confidence"]) for r in ranking if r["name"] == "complaint"), default=0.0)
     dispute = complaint >= COMPLAINT_SIGNAL or bool(parse.get("dispute_statement"))
+    # The "answered" rule (not out of scope, confidence >= threshold, top-1 minus top-2 >= margin) is
+    # the same in three places that must agree: here, bot/nlu/tuning.py (choosing the thresholds on
+    # held-out folds) and bot/nlu/calibration.py (choosing them on the calibration set).
     if confidence < threshold or confidence - second < margin:
         if dispute:  # unsure, and it reads like a dispute: an officer, not a guess
             return Decision(ACTION_HANDOFF, intent, confidence, reason="complaint_signal")

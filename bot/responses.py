@@ -7,7 +7,6 @@ from pathlib import Path
 import yaml
 
 from . import yaml_lines
-
 from .knowledge import KnowledgeBaseError, render_template
 
 REQUIRED = (
@@ -24,7 +23,7 @@ class Responses:
         self.context = dict(context or {})
 
     @classmethod
-    def load(cls, path: str | Path, context: dict[str, str] | None = None) -> "Responses":
+    def load(cls, path: str | Path, context: dict[str, str] | None = None) -> Responses:
         path = Path(path)
         try:
             doc = yaml.safe_load(path.read_text(encoding="utf-8")) or {}

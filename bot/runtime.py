@@ -61,7 +61,7 @@ class Runtime:
                                tick=self.reload_model_if_changed)
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def prepare(self) -> "Runtime":
+    def prepare(self) -> Runtime:
         """Bring the schema up to date and load the current model. A database that is down is
         reported (``db_error``, ``/readyz``), not raised: the server still starts and says so."""
         try:

@@ -118,6 +118,8 @@ def migrated_database(tmp_path_factory):
         db = Database(url)
         db.drop_all()
     db.upgrade()
+    if db.is_sqlite:
+        db.dispose()  # closing the last connection checkpoints the WAL: the template file is complete
     yield db
     db.dispose()
 
@@ -131,6 +133,16 @@ def database_url(tmp_path, migrated_database):
         return f"sqlite:///{path}"
     migrated_database.truncate_all()
     return migrated_database.url
+
+
+@pytest.fixture
+def db(database_url):
+    """The clean test database as a ``bot.storage.Database``, for tests of the library API."""
+    from bot.storage import Database
+
+    database = Database(database_url)
+    yield database
+    database.dispose()
 
 
 @pytest.fixture

@@ -1,6 +1,5 @@
 """Custom actions: run in-process by the engine, and served by the real rasa-sdk action server."""
 
-import json
 import os
 import subprocess
 import sys

@@ -9,8 +9,8 @@ from sklearn.exceptions import NotFittedError
 
 from bot.nlu.classifier import IntentClassifier
 from bot.nlu.model import ModelNotFoundError, ModelRegistry, ModelVersionError, NLUModel, load_model, save_model
-from bot.nlu.tuning import choose_policy, train_classifier
 from bot.nlu.training_data import load_training_file
+from bot.nlu.tuning import choose_policy, train_classifier
 
 from .conftest import DATA
 

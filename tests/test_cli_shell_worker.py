@@ -4,7 +4,6 @@ import threading
 import time
 
 import pytest
-
 from sqlalchemy import select
 
 from bot.cli import main

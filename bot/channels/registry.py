@@ -8,7 +8,7 @@ of starting servers. Adding a channel means one adapter module here and one entr
 from __future__ import annotations
 
 import logging
-from typing import Callable
+from collections.abc import Callable
 
 import httpx
 

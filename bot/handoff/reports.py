@@ -64,7 +64,7 @@ def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day"
     by_topic: Counter = Counter()
     first_response_minutes: list[float] = []
     due = answered_in_time = 0
-    for created, channel, topic, due_at, first_response, status in rows:
+    for created, channel, topic, due_at, first_response, _status in rows:
         by_period[_period(vntime.to_local(created).date(), grain)][channel] += 1
         by_channel[channel] += 1
         by_topic[topic or "(chưa rõ)"] += 1

@@ -20,8 +20,8 @@ quality figure must come from a test set used for nothing else (``tests/data/ind
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import asdict, dataclass, field
-from typing import Callable, Iterable, Sequence
 
 import numpy as np
 

@@ -6,8 +6,8 @@ import datetime as dt
 import html
 import json
 from collections import Counter
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import Callable, Sequence
 
 import numpy as np
 from sklearn.metrics import precision_recall_fscore_support

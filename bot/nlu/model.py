@@ -229,7 +229,7 @@ def load_model(folder: str | Path) -> NLUModel:
             )
     try:
         classifier = joblib.load(clf_path)
-    except Exception as exc:  # corrupted or foreign pickle
+    except Exception as exc:  # noqa: BLE001 - a corrupted or foreign pickle can raise anything
         raise ModelError(f"Không đọc được {clf_path} ({type(exc).__name__}). Hãy huấn luyện lại: {TRAIN_HINT}") from None
     return NLUModel(classifier, meta, folder)
 

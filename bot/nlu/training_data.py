@@ -23,9 +23,9 @@ from __future__ import annotations
 import re
 import unicodedata
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
 
 import yaml
 
@@ -68,7 +68,7 @@ class TrainingData:
     def intent_counts(self) -> Counter:
         return Counter(self.intents)
 
-    def merge(self, other: "TrainingData") -> "TrainingData":
+    def merge(self, other: TrainingData) -> TrainingData:
         merged = TrainingData(
             examples=self.examples + other.examples,
             synonyms={**self.synonyms},

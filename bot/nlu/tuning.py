@@ -15,8 +15,8 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 from joblib import Parallel, delayed
@@ -50,8 +50,8 @@ class TrainingReport:
 
 def data_hash(texts: Sequence[str], labels: Sequence[str]) -> str:
     h = hashlib.sha256()
-    for t, l in sorted(zip(texts, labels)):
-        h.update(l.encode())
+    for t, label in sorted(zip(texts, labels)):
+        h.update(label.encode())
         h.update(b"\x00")
         h.update(t.encode())
         h.update(b"\x01")

@@ -1,7 +1,8 @@
 """Health endpoints: /healthz (process up) and /readyz (database reachable, model loaded)."""
 
-from ..runtime import current_runtime
 from flask import Blueprint, jsonify
+
+from ..runtime import current_runtime
 
 bp = Blueprint("health", __name__)
 

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from ..runtime import current_runtime
 from flask import Blueprint, jsonify, request
 
 from ..errors import APIError
+from ..runtime import current_runtime
 
 bp = Blueprint("rasa_api", __name__)
 

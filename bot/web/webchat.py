@@ -6,8 +6,9 @@ CORS requests from ``WEBCHAT_ORIGINS``.
 
 from __future__ import annotations
 
-from ..runtime import current_runtime
 from flask import Blueprint, render_template, request, send_from_directory, url_for
+
+from ..runtime import current_runtime
 
 bp = Blueprint("webchat", __name__, static_folder="static", template_folder="templates")
 

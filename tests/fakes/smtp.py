@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import socketserver
 import threading
-from email import message_from_bytes
-from email import policy
+from email import message_from_bytes, policy
 
 
 class SMTPSink:
