@@ -529,3 +529,11 @@ def test_rejection_hints():
     assert "(30 giờ)" in str(rejected("overtime", hours=30))
     assert "vùng I, II, III hoặc IV" in str(rejected("unemployment", region="V"))
     assert "“Nam” hoặc “Nữ”" in str(rejected("retirement", sex="khac"))
+
+
+def test_annual_leave_value_types_and_steps():
+    r = calc("annual_leave", months_worked=6)
+    assert isinstance(r.value, int) and r.steps[-1] == "12 ÷ 12 × 6 tháng = 6 ngày"
+    r = calc("annual_leave", months_worked=5, hazardous=True)
+    assert isinstance(r.value, float) and r.steps[-1] == "14 ÷ 12 × 5 tháng ≈ 5,8 ngày"
+    assert calc("annual_leave", months_worked=84, months_this_year=6).steps[-1] == "(12 + 1) ÷ 12 × 6 tháng = 6,5 ngày"
