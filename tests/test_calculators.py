@@ -537,3 +537,8 @@ def test_annual_leave_value_types_and_steps():
     r = calc("annual_leave", months_worked=5, hazardous=True)
     assert isinstance(r.value, float) and r.steps[-1] == "14 ÷ 12 × 5 tháng ≈ 5,8 ngày"
     assert calc("annual_leave", months_worked=84, months_this_year=6).steps[-1] == "(12 + 1) ÷ 12 × 6 tháng = 6,5 ngày"
+
+
+def test_vietnamese_thousands_in_strings():
+    assert calc("probation", salary="9.000.000").value == 7_650_000
+    assert calc("overtime", hourly_wage="30.000", hours="2.5", day_type="thuong").value == 112_500

@@ -9,6 +9,7 @@ whole đồng.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
@@ -221,6 +222,9 @@ def invalid(name: str, value=None, reason: str = "") -> InvalidFacts:
     return InvalidFacts(f"{head}.{tail} Bạn vui lòng kiểm tra lại {noun} giúp mình nhé.", (name,))
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+
+
 def _decimal(facts: Mapping, name: str) -> Decimal:
     raw = facts[name]
     if isinstance(raw, bool):
@@ -233,7 +237,10 @@ def _decimal(facts: Mapping, name: str) -> Decimal:
         elif isinstance(raw, float):
             d = Decimal(repr(raw))
         elif isinstance(raw, str):
-            d = Decimal(raw.strip().replace(",", "."))
+            text = raw.strip()
+            if _THOUSANDS.fullmatch(text):  # "9.000.000" written the Vietnamese way
+                text = text.replace(".", "")
+            d = Decimal(text.replace(",", "."))
         else:
             raise invalid(name)
     except (InvalidOperation, ValueError, OverflowError):
