@@ -73,7 +73,8 @@ def compute(facts: dict) -> Calculation:
         value = int(exact) if exact == exact.to_integral_value() else float(rounded)
         shown = format_number(value)
         about = "" if is_exact else "khoảng "
-        steps.append(f"({base} + {seniority}) ÷ 12 × {months_counted} tháng {'=' if is_exact else '≈'} {shown} ngày")
+        days = f"({base} + {seniority})" if seniority else f"{base}"
+        steps.append(f"{days} ÷ 12 × {months_counted} tháng {'=' if is_exact else '≈'} {shown} ngày")
         summary = f"Với {months_counted} tháng làm việc, bạn được nghỉ hằng năm {about}{shown} ngày làm việc, hưởng nguyên lương."
         if not is_exact:
             assumptions.append(

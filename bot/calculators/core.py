@@ -9,6 +9,7 @@ whole đồng.
 from __future__ import annotations
 
 import datetime as dt
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation, localcontext
@@ -123,6 +124,9 @@ NOUNS = {
     "sick_days": "số ngày nghỉ ốm",
 }
 
+# Units echoed after a rejected number.
+UNITS = {"hours": "giờ", "sick_days": "ngày", "months_this_year": "tháng"}
+
 
 # ---------------------------------------------------------------- formatting
 
@@ -202,7 +206,8 @@ def _shown(name: str, value) -> str | None:
             return f"{format_number(value)} đồng"
         if name == "birth_year":
             return str(value)
-        return format_number(value)
+        unit = UNITS.get(name)
+        return f"{format_number(value)} {unit}" if unit else format_number(value)
     if isinstance(value, str) and len(value) <= 20:
         return f"“{value}”"
     return None
@@ -217,6 +222,9 @@ def invalid(name: str, value=None, reason: str = "") -> InvalidFacts:
     return InvalidFacts(f"{head}.{tail} Bạn vui lòng kiểm tra lại {noun} giúp mình nhé.", (name,))
 
 
+_THOUSANDS = re.compile(r"\d{1,3}(\.\d{3})+")
+
+
 def _decimal(facts: Mapping, name: str) -> Decimal:
     raw = facts[name]
     if isinstance(raw, bool):
@@ -229,7 +237,10 @@ def _decimal(facts: Mapping, name: str) -> Decimal:
         elif isinstance(raw, float):
             d = Decimal(repr(raw))
         elif isinstance(raw, str):
-            d = Decimal(raw.strip().replace(",", "."))
+            text = raw.strip()
+            if _THOUSANDS.fullmatch(text):  # "9.000.000" written the Vietnamese way
+                text = text.replace(".", "")
+            d = Decimal(text.replace(",", "."))
         else:
             raise invalid(name)
     except (InvalidOperation, ValueError, OverflowError):
@@ -251,7 +262,8 @@ def number(facts: Mapping, name: str, *, low: Decimal | int, high: Decimal | int
 def integer(facts: Mapping, name: str, *, low: int, high: int, reason: str = "") -> int:
     d = number(facts, name, low=low, high=high, reason=reason)
     if d != d.to_integral_value():
-        raise invalid(name, d, reason or "Con số này cần là số nguyên.")
+        hint = "Con số này cần là số tháng tròn, ví dụ 12 tháng chứ không phải 12,5 tháng." if "months" in name else "Con số này cần là số nguyên."
+        raise invalid(name, d, hint)
     return int(d)
 
 
@@ -286,13 +298,21 @@ def flag(facts: Mapping, name: str, default: bool = False) -> bool:
     raise InvalidFacts(f"Mình chưa hiểu câu trả lời “{str(raw)[:20]}”. Bạn vui lòng trả lời “Có” hoặc “Không” giúp mình nhé.", (name,))
 
 
+CHOICE_HINTS = {
+    "day_type": "Bạn chọn giúp mình: ngày thường, ngày nghỉ hằng tuần hoặc ngày lễ, Tết.",
+    "region": "Vùng lương tối thiểu là vùng I, II, III hoặc IV.",
+}
+
+
 def choice(facts: Mapping, name: str, allowed: tuple[str, ...]) -> str:
     raw = facts[name]
     text = raw.strip() if isinstance(raw, str) else raw
     for option in allowed:
         if isinstance(text, str) and text.lower() == option.lower():
             return option
-    raise invalid(name, raw if isinstance(raw, str) else None)
+    if name == "sex":
+        raise InvalidFacts("Tuổi nghỉ hưu theo luật được tính riêng cho lao động nam và lao động nữ. Bạn vui lòng chọn “Nam” hoặc “Nữ” giúp mình nhé.", (name,))
+    raise invalid(name, raw if isinstance(raw, str) else None, CHOICE_HINTS.get(name, ""))
 
 
 # ---------------------------------------------------------------- shared rules
