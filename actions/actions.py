@@ -66,6 +66,8 @@ class ActionAnswerFAQ(BotAction):
         if entry is None:
             return ActionDefaultFallback(self._resources).run(dispatcher, tracker, domain)
         buttons = [BUTTON_HELPFUL, BUTTON_UNCLEAR]
+        if entry.calculator:
+            buttons.append({"title": "Tính cho tôi", "payload": f"/calc/{entry.calculator}"})
         for rid in entry.related[:3]:
             related = res.kb.get(rid)
             if related is not None:
@@ -191,3 +193,70 @@ class ActionTicketStatus(BotAction):
         )
         return []
 
+
+
+def _date_vi(iso: str) -> str:
+    day = dt.date.fromisoformat(iso)
+    return f"{day.day:02d}/{day.month:02d}/{day.year}"
+
+
+class ActionCalculate(BotAction):
+    """The worker's own figure (slot ``case``, computed by ``bot.cases``): the figure, the steps,
+    the assumptions and the legal basis; or, for an impossible number, a request to check it."""
+
+    def name(self) -> str:
+        return policy.ACTION_CALCULATE
+
+    def run(self, dispatcher, tracker, domain):
+        res = self.res
+        case = tracker.get_slot("case") or {}
+        calc = case.get("calculation")
+        if calc is None:
+            text = case.get("invalid") or res.responses.text("utter_form_check_number")
+            dispatcher.utter_message(text=f"{text}\n{res.responses.text('utter_form_correct_hint')}", buttons=[BUTTON_OFFICER])
+            return [SlotSet("form", case.get("form"))]
+        lines = [calc["summary"]]
+        if calc.get("steps"):
+            lines.append("Cách tính:")
+            lines += [f"• {step}" for step in calc["steps"]]
+        if calc.get("assumptions"):
+            lines.append("Mình đã giả định:")
+            lines += [f"• {a}" for a in calc["assumptions"]]
+        lines.append(res.responses.text("utter_calculation_offer"))
+        lines.append(f"Căn cứ: {calc['legal_basis']} (cập nhật {_date_vi(calc['as_of'])}).")
+        buttons = [BUTTON_HELPFUL, BUTTON_UNCLEAR]
+        entry = res.kb.get(case.get("faq_id")) if case.get("faq_id") else None
+        if entry is not None:
+            buttons.append({"title": "Xem quy định", "payload": f"/{entry.intent}"})
+        dispatcher.utter_message(text="\n".join(lines), buttons=buttons)
+        return [SlotSet("form", None), SlotSet("last_faq_id", case.get("faq_id"))]
+
+
+class ActionForm(BotAction):
+    """Ask for the next fact the calculation needs (one question at a time)."""
+
+    def name(self) -> str:
+        return policy.ACTION_FORM
+
+    def run(self, dispatcher, tracker, domain):
+        res = self.res
+        case = tracker.get_slot("case") or {}
+        question = case.get("question") or ""
+        if case.get("reasks"):
+            text = f"{res.responses.text('utter_form_reask')} {question}"
+        elif case.get("first_question"):
+            text = f"{res.responses.text('utter_form_intro', title=case.get('title', '').lower())}\n{question}"
+        else:
+            text = question
+        buttons = [{"title": label, "payload": label} for label, _ in case.get("choices") or []]
+        dispatcher.utter_message(text=text, buttons=buttons or None)
+        return [SlotSet("form", case.get("form"))]
+
+
+class ActionFormCancel(BotAction):
+    def name(self) -> str:
+        return policy.ACTION_FORM_CANCEL
+
+    def run(self, dispatcher, tracker, domain):
+        dispatcher.utter_message(text=self.res.responses.text("utter_form_cancelled"))
+        return [SlotSet("form", None)]

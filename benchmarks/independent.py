@@ -24,6 +24,7 @@ from bot.config import Settings  # noqa: E402
 from bot.engine import Engine  # noqa: E402
 from bot.nlu.model import ModelRegistry, load_model  # noqa: E402
 from bot.nlu.normalize import strip_accents  # noqa: E402
+from bot.nlu.segment import LONG_MESSAGE_CHARS, is_long  # noqa: E402
 from bot.nlu.training_data import load_training_file  # noqa: E402
 
 DEFAULT_TEST = Path(__file__).resolve().parent.parent / "tests" / "data" / "independent_test.yml"
@@ -40,15 +41,20 @@ def score(engine: Engine, examples, transform=lambda t: t, show_errors=False) ->
         if label.startswith("topic/"):
             topic = label[len("topic/"):]
             c["topic_n"] += 1
-            if d.kind == "answer":
+            long = is_long(ex.text)
+            c["long_n"] += long
+            if d.kind in ("answer", "form") and d.faq_id:  # a form asks for the worker's facts on that entry
                 entry = kb.get(d.faq_id)
                 if entry.topic == topic:
                     c["topic_right"] += 1
+                    c["long_right"] += long
                 else:
                     c["topic_wrong"] += 1
+                    c["long_wrong"] += long
                     errors.append(("WRONG", label, d.faq_id, ex.text))
             elif d.kind == "handoff" and d.faq_id and kb.get(d.faq_id).topic == topic:
-                c["topic_right"] += 1  # escalate:always entries (handoff_only topics)
+                c["topic_right"] += 1  # escalate:always entries, or answered with a hand-off
+                c["long_right"] += long
             elif d.kind == "clarify":
                 c["topic_clarify"] += 1
                 if any(kb.get(o).topic == topic for o in d.options):
@@ -92,6 +98,8 @@ def report(title: str, c: dict) -> None:
     print(f"  topic questions ({n}): right answer {pct(c.get('topic_right', 0), n)}, wrong answer {pct(c.get('topic_wrong', 0), n)},")
     print(f"     clarify {pct(c.get('topic_clarify', 0), n)} (right topic offered in {c.get('topic_clarify_hit', 0)}), "
           f"fallback {pct(c.get('topic_fallback', 0), n)}, handoff {pct(c.get('topic_handoff', 0), n)}")
+    print(f"  long messages ({c.get('long_n', 0)} of the topic questions, >= {LONG_MESSAGE_CHARS} characters or several sentences): "
+          f"right {pct(c.get('long_right', 0), c.get('long_n', 0))}, wrong {pct(c.get('long_wrong', 0), c.get('long_n', 0))}")
     print(f"  request_human handed off: {pct(c.get('request_human_handoff', 0), c.get('request_human_n', 0))} of {c.get('request_human_n', 0)}")
     print(f"  complaint handed off:     {pct(c.get('complaint_handoff', 0), c.get('complaint_n', 0))} of {c.get('complaint_n', 0)}")
     print(f"  out_of_scope answered with an FAQ: {pct(c.get('oos_answered', 0), c.get('oos_n', 0))} of {c.get('oos_n', 0)} "

@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 _NUMBER_RE = re.compile(r"^\s*(\d)\s*[.)]?\s*$")
 _STATUS_WORDS = re.compile(r"^\s*(trạng thái|trang thai|status|tình trạng phiếu|tinh trang phieu)\s*[?.!]*\s*$", re.IGNORECASE)
 # Slots kept in the conversation between messages.
-PERSISTENT_SLOTS = ("last_faq_id", "clarify_options", "last_question")
+PERSISTENT_SLOTS = ("last_faq_id", "clarify_options", "last_question", "form")
 # What the transcript shows for events without text.
 _DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]", "unfollow": "[bỏ quan tâm OA]"}
 
@@ -124,7 +124,7 @@ class Dialogue:
         text = self._choose_input(event, slots)
         # Following the OA again is no message for the officer: it is greeted even with a ticket open.
         ticket_open = open_ticket is not None and event.kind != "follow"
-        understood = self.engine.understand(text, ticket_open=ticket_open, parse=early)
+        understood = self.engine.understand(text, ticket_open=ticket_open, parse=early, form=slots.get("form"))
         decision = understood.decision
         incoming.intent, incoming.confidence = decision.intent, decision.confidence
         incoming.action, incoming.faq_id = decision.kind, decision.faq_id
@@ -145,7 +145,7 @@ class Dialogue:
             incoming.ticket_id = ticket.id
 
         turn = self.engine.act(understood, {**slots, **ticket_slots}, sender_id=conv.user_id)
-        if not (decision.handoff or ticket_open or text.startswith("/")):
+        if not (decision.handoff or ticket_open or text.startswith("/") or decision.reason.startswith("form")):
             slots["last_question"] = (event.text or "")[:1000]
         self._save_state(session, conv, slots, turn)
         return self._write_replies(session, event, conv, turn, now, ticket)
@@ -221,6 +221,10 @@ class Dialogue:
         slots.update({name: updates[name] for name in PERSISTENT_SLOTS if name in updates})
         if turn.decision.action != policy.ACTION_CLARIFY:
             slots.pop("clarify_options", None)
+        if turn.decision.case is None:
+            slots.pop("form", None)  # any other reply leaves an open form
+        if slots.get("form") is None:
+            slots.pop("form", None)
         conv.slots = {k: v for k, v in slots.items() if k in PERSISTENT_SLOTS}
 
     def _write_replies(self, session: Session, event: InboxEvent, conv: Conversation, turn: Turn, now: dt.datetime,

@@ -25,6 +25,8 @@ from actions.resources import Resources
 
 from . import policy
 from .config import Settings
+from .nlu import segment
+from .nlu.entities import EntityExtractor
 from .nlu.model import TRAIN_HINT, ModelNotFoundError, ModelRegistry, NLUModel
 
 logger = logging.getLogger(__name__)
@@ -41,6 +43,8 @@ class Understanding:
 
     parse: dict
     decision: policy.Decision
+    # Further questions of a long message, answered after the first (each with its own parse).
+    also: tuple[Understanding, ...] = ()
 
 
 @dataclass
@@ -51,6 +55,7 @@ class Turn:
     decision: policy.Decision
     messages: list[dict]
     events: list[dict] = field(default_factory=list)
+    also: tuple[policy.Decision, ...] = ()
 
     @property
     def text(self) -> str:
@@ -69,7 +74,26 @@ class Turn:
             "faq_id": self.decision.faq_id if self.decision.kind == "answer" or self.decision.faq_id else None,
             "handoff": self.decision.handoff,
             "buttons": [b for m in self.messages for b in (m.get("buttons") or [])],
+            "entities": [{k: e[k] for k in ("entity", "value", "start", "end", "extractor", "role") if k in e}
+                         for e in self.parse.get("entities") or []],
+            "calculation": self._calculation(),
+            "form": self._form(),
+            "also": [{"intent": d.intent, "action": d.kind, "faq_id": d.faq_id} for d in self.also],
         }
+
+    def _calculation(self) -> dict | None:
+        case = self.decision.case
+        if case is None or case.calculation is None:
+            return None
+        calc = case.calculation
+        return {"calculator": calc.kind, "value": calc.value, "unit": calc.unit, "eligible": calc.eligible,
+                "legal_basis": calc.legal_basis, "as_of": calc.as_of.isoformat()}
+
+    def _form(self) -> dict | None:
+        case = self.decision.case
+        if case is None or case.calculation is not None:
+            return None
+        return {"calculator": case.calculator, "asking": case.asking, "facts": dict(case.facts), "invalid": case.invalid}
 
 
 class Engine:
@@ -82,6 +106,7 @@ class Engine:
         # ("xin chào") are served cheaply.
         self._parse_cache: OrderedDict[str, dict] = OrderedDict()
         self._actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
+        self.entities = EntityExtractor(resources.places)
 
     @classmethod
     def from_settings(cls, settings: Settings | None = None, model: NLUModel | None = None, load_model: bool = True) -> Engine:
@@ -124,7 +149,8 @@ class Engine:
         payload = _PAYLOAD_RE.match(text.strip())
         if payload:
             name = payload.group(1)
-            if name in PAYLOAD_INTENTS or self.kb.for_intent(name) is not None:
+            known = name in PAYLOAD_INTENTS or self.kb.for_intent(name) is not None
+            if known or (name.startswith("calc/") and self.kb.with_calculator(name[len("calc/"):]) is not None):
                 return {"text": text, "intent": {"name": name, "confidence": 1.0},
                         "intent_ranking": [{"name": name, "confidence": 1.0}], "entities": []}
         model = self._model
@@ -136,6 +162,7 @@ class Engine:
                 self._parse_cache.move_to_end(text)
                 return copy.deepcopy(cached)
         result = model.parse(text).to_rasa()
+        result["entities"] = self.entities.extract(text)
         with self._model_lock:
             if model is self._model:
                 self._parse_cache[text] = copy.deepcopy(result)
@@ -143,16 +170,64 @@ class Engine:
                     self._parse_cache.popitem(last=False)
         return result
 
-    def decide(self, parse: dict, ticket_open: bool = False) -> policy.Decision:
+    def decide(self, parse: dict, ticket_open: bool = False, form: dict | None = None) -> policy.Decision:
         m = self._model
         if m is None:
-            return policy.decide(parse, self.kb, ticket_open=ticket_open)
-        return policy.decide(parse, self.kb, m.threshold, m.margin, m.clarify_floor, ticket_open=ticket_open)
+            return policy.decide(parse, self.kb, ticket_open=ticket_open, form=form)
+        return policy.decide(parse, self.kb, m.threshold, m.margin, m.clarify_floor, ticket_open=ticket_open, form=form)
 
-    def understand(self, text: str, ticket_open: bool = False, parse: dict | None = None) -> Understanding:
-        """NLU (unless ``parse`` of this very text is given) and the policy's decision."""
+    def understand(self, text: str, ticket_open: bool = False, parse: dict | None = None, form: dict | None = None) -> Understanding:
+        """NLU and entities (unless ``parse`` of this very text is given) and the policy's decision;
+        ``form`` is the open form of the conversation (``bot.cases``), if any."""
         parse = parse if parse is not None and parse.get("text") == text else self.parse(text)
-        return Understanding(parse, self.decide(parse, ticket_open))
+        understood = Understanding(parse, self.decide(parse, ticket_open, form))
+        if ticket_open or form or text.startswith("/") or not segment.is_long(text):
+            return understood
+        return self._read_long(understood)
+
+    def _read_long(self, whole: Understanding) -> Understanding:
+        """A long message, question by question: the story may bury the question, or ask two.
+
+        The whole message's decision stands when it hands off (a dispute, a request for a person)
+        or when no single question reads better. Otherwise the best-understood question leads;
+        every other question is answered too if understood, or, if a real question the bot is
+        unsure of, the first answer goes with a hand-off so that no question is silently dropped.
+        """
+        asked = segment.questions(whole.parse["text"])
+        if len(asked) < 2 and (not asked or asked[0].strip() == whole.parse["text"].strip()):
+            return whole
+        parts = []
+        for question in asked:
+            parse = dict(self.parse(question))
+            parse["entities"] = whole.parse.get("entities") or []  # the story's facts belong to every question
+            parse["whole_text"] = whole.parse["text"]
+            parts.append(Understanding(parse, self.decide(parse)))
+        if whole.decision.handoff:
+            return whole
+        good = (policy.ACTION_ANSWER, policy.ACTION_CALCULATE, policy.ACTION_FORM)
+        confident = [p for p in parts if p.decision.action in good or p.decision.handoff and p.decision.reason in policy.HANDOFF_INTENTS]
+        if whole.decision.action in good:
+            lead = whole
+        elif confident:
+            lead = max(confident, key=lambda p: p.decision.confidence)
+            if lead.decision.handoff:
+                return lead
+        else:
+            return whole
+        seen = {lead.decision.faq_id}
+        also, unsure = [], []
+        for part in parts:
+            d = part.decision
+            if d.action in good and d.faq_id not in seen:
+                seen.add(d.faq_id)
+                also.append(part)
+            elif d.action in (policy.ACTION_CLARIFY, policy.ACTION_FALLBACK) and segment.is_real_question(part.parse["text"]):
+                unsure.append(part)
+        if unsure and lead.decision.action == policy.ACTION_ANSWER:
+            d = lead.decision
+            handoff = policy.Decision(policy.ACTION_HANDOFF, d.intent, d.confidence, faq_id=d.faq_id, reason="second_question")
+            return Understanding(whole.parse, handoff, tuple(also))
+        return Understanding(lead.parse if lead is not whole else whole.parse, lead.decision, tuple(also))
 
     # -- acting ----------------------------------------------------------------------------------
     def act(self, understood: Understanding, slots: dict | None = None, sender_id: str = "cli") -> Turn:
@@ -166,6 +241,8 @@ class Engine:
         slots = dict(slots or {})
         if decision.handoff and decision.faq_id:
             slots["handoff_faq_id"] = decision.faq_id  # ActionHandoff sends this entry's answer first
+        if decision.case is not None:
+            slots["case"] = decision.case.to_slot()  # ActionCalculate / ActionForm render it
         if decision.action == policy.ACTION_LISTEN:
             return Turn(understood.parse, decision, [], [])
         tracker = Tracker(
@@ -180,7 +257,16 @@ class Engine:
         )
         dispatcher = CollectingDispatcher()
         events = self._actions[decision.action].run(dispatcher, tracker, {}) or []
-        return Turn(understood.parse, decision, dispatcher.messages, events)
+        for more in understood.also:
+            extra = dict(slots)
+            extra.pop("case", None)
+            if more.decision.case is not None:
+                extra["case"] = more.decision.case.to_slot()
+            more_tracker = Tracker(sender_id=sender_id, slots=extra, latest_message=more.parse, events=[], paused=False,
+                                   followup_action=None, active_loop={}, latest_action_name=None)
+            events += [e for e in self._actions[more.decision.action].run(dispatcher, more_tracker, {}) or []
+                       if e.get("name") != "form" or not any(x.get("name") == "form" for x in events)]
+        return Turn(understood.parse, decision, dispatcher.messages, events, tuple(u.decision for u in understood.also))
 
     def respond(self, text: str, sender_id: str = "cli", slots: dict | None = None) -> Turn:
         """Understand and act, with no conversation behind it: ``ask``, ``shell``, benchmarks."""

@@ -18,6 +18,7 @@ One YAML file per topic group::
         related: [tra_luong_dung_han]
         escalate: never | offer | always
         tags: [...]
+        calculator: severance             # optional: computes the worker's own figure (bot.calculators)
 
 Answers may contain placeholders for the organisation (``{org_name}``, ``{hotline}`` …) filled from
 configuration when rendered.
@@ -81,6 +82,7 @@ class FAQEntry:
     effective_from: dt.date | None = None
     related: list[str] = field(default_factory=list)
     tags: list[str] = field(default_factory=list)
+    calculator: str | None = None  # a calculator in bot.calculators for the worker's own figure
     group: str = ""
     source: str = ""
     line: int = 0
@@ -165,6 +167,7 @@ def load_faq_file(path: str | Path) -> list[FAQEntry]:
                 effective_from=_as_date(raw.get("effective_from"), where, "effective_from"),
                 related=[str(r) for r in raw.get("related") or []],
                 tags=[str(t) for t in raw.get("tags") or []],
+                calculator=str(raw["calculator"]) if raw.get("calculator") else None,
                 group=group,
                 source=source,
                 line=raw["__line__"],
@@ -203,6 +206,10 @@ class KnowledgeBase:
         if intent and intent.startswith("faq/"):
             return self.by_id.get(intent[4:])
         return None
+
+    def with_calculator(self, calculator: str) -> FAQEntry | None:
+        """The first entry that computes with this calculator."""
+        return next((e for e in self.entries if e.calculator == calculator), None)
 
     def topic_of(self, intent: str | None) -> str | None:
         """The topic of a FAQ intent's entry; None for any other intent."""
@@ -259,9 +266,41 @@ class KnowledgeBase:
             unknown = placeholders_in(e.answer) - set(PLACEHOLDERS)
             if unknown:
                 errors.append(f"{where}: placeholder không hợp lệ: {', '.join(sorted(unknown))} (cho phép: {', '.join(PLACEHOLDERS)})")
+            if e.calculator and e.calculator not in _calculator_names():
+                errors.append(f"{where}: calculator '{e.calculator}' không có (có: {', '.join(sorted(_calculator_names()))})")
             for r in e.related:
                 if r not in self.by_id:
                     errors.append(f"{where}: related '{r}' không tồn tại")
             if unicodedata.normalize("NFC", e.answer) != e.answer:
                 errors.append(f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
         return errors
+
+
+def _calculator_names() -> set[str]:
+    from .calculators import CALCULATORS
+
+    return set(CALCULATORS)
+
+
+REGIONS = ("I", "II", "III", "IV")
+
+
+def load_places(path: str | Path) -> dict[str, str]:
+    """The union's own table of places -> minimum-wage region (``faq/places/regions.yml``)."""
+    path = Path(path)
+    if not path.exists():
+        return {}
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+    except yaml.YAMLError as exc:
+        raise KnowledgeBaseError(f"{path}: YAML không hợp lệ ({exc.__class__.__name__})") from None
+    places = raw.get("places") or {} if isinstance(raw, dict) else None
+    if not isinstance(places, dict):
+        raise KnowledgeBaseError(f"{path}: 'places' phải là bảng tên địa bàn: vùng")
+    table = {}
+    for name, region in places.items():
+        region = str(region).strip().upper()
+        if region not in REGIONS:
+            raise KnowledgeBaseError(f"{path}: '{name}': vùng phải là một trong {', '.join(REGIONS)} (gặp: {region})")
+        table[unicodedata.normalize("NFC", str(name).strip())] = region
+    return table

@@ -23,6 +23,15 @@ FAQ intent, ``complaint`` runner-up    ``action_handoff``: sure of the FAQ inten
 with at least ``COMPLAINT_SIGNAL``,    text (the rule now, an officer for the dispute); unsure, alone
 or a dispute statement (see
 ``bot.nlu.dialogue_act``)
+FAQ intent with a calculator, and the  ``action_calculate``: the worker's figure with its steps,
+message states the worker's facts      assumptions and legal basis; ``action_form`` asks for the
+(or asks for their own figure)         first missing fact (``bot.cases``)
+a form is open: "thôi", "hủy"          ``action_form_cancel``
+a form is open: the message gives a    ``action_calculate`` / ``action_form`` (next fact)
+fact
+a form is open: another confident      that question's row (the form is left)
+question
+a form is open: nothing usable         ``action_form`` again (at most twice), then fallback
 FAQ intent                             ``action_answer_faq``
 =====================================  ==========================================
 
@@ -33,6 +42,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from . import cases
 from .knowledge import KnowledgeBase
 from .nlu import OUT_OF_SCOPE
 
@@ -62,6 +72,9 @@ ACTION_FEEDBACK = "action_feedback"
 ACTION_EMPTY = "action_empty"
 ACTION_ATTACHMENT = "action_attachment"
 ACTION_LISTEN = "action_listen"  # Rasa's name for "say nothing, wait for the user"
+ACTION_CALCULATE = "action_calculate"
+ACTION_FORM = "action_form"
+ACTION_FORM_CANCEL = "action_form_cancel"
 
 # The coarse kind reported by `ask --json` and the logs.
 ACTION_KIND = {
@@ -75,6 +88,9 @@ ACTION_KIND = {
     ACTION_EMPTY: "fallback",
     ACTION_ATTACHMENT: "attachment",
     ACTION_LISTEN: "listen",
+    ACTION_CALCULATE: "answer",
+    ACTION_FORM: "form",
+    ACTION_FORM_CANCEL: "form",
 }
 MAX_CLARIFY_OPTIONS = 3
 # A clarify option must have at least this share of the top intent's confidence.
@@ -89,22 +105,25 @@ class Decision:
     faq_id: str | None = None
     options: tuple[str, ...] = ()  # FAQ ids offered by clarify
     reason: str = ""
-
-    @property
-    def kind(self) -> str:
-        return ACTION_KIND[self.action]
+    case: cases.CasePlan | None = None  # the worker's own case (calculate / form)
 
     @property
     def handoff(self) -> bool:
         return self.action == ACTION_HANDOFF
 
+    @property
+    def kind(self) -> str:
+        if self.action == ACTION_CALCULATE and self.case is not None and self.case.calculation is None:
+            return "form"  # a number to check: no figure given
+        return ACTION_KIND[self.action]
+
 
 def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float = 0.0, clarify_floor: float | None = None,
-           ticket_open: bool = False) -> Decision:
+           ticket_open: bool = False, form: dict | None = None) -> Decision:
     """Choose the next action for one parsed message (Rasa parse dict with ``intent_ranking``).
 
     ``threshold``, ``margin`` and ``clarify_floor`` come from the model metadata; ``ticket_open``
-    says the worker already waits for an officer. A request for a person or a dispute is handed
+    says the worker already waits for an officer; ``form`` is the open form (``bot.cases``), if any. A request for a person or a dispute is handed
     off whenever it is the top intent, whatever the confidence: a needless ticket costs an officer
     a minute, a missed one leaves a worker without help.
     """
@@ -118,10 +137,17 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
         if intent == "ticket_status" and confidence >= threshold:
             return Decision(ACTION_STATUS, intent, confidence)
         return Decision(ACTION_LISTEN, intent, confidence, reason="ticket_open")
+    if form:
+        return _decide_in_form(parse, form, decide(parse, kb, threshold, margin, clarify_floor), threshold)
     if not text:
         return Decision(ACTION_EMPTY, None, 0.0, reason="empty")
     if intent == "attachment":
         return Decision(ACTION_ATTACHMENT, intent, confidence)
+    if intent and intent.startswith("calc/"):  # the "Tính cho tôi" button under an answer
+        entry = kb.with_calculator(intent[len("calc/"):])
+        if entry is not None:
+            plan = cases.start(parse, entry.calculator, entry.id)
+            return _case_decision(plan, intent, confidence, entry.id, "case")
     if intent in HANDOFF_INTENTS and confidence > 0.0:
         return Decision(ACTION_HANDOFF, intent, confidence, reason=intent)
     if intent == "feedback_good":
@@ -152,7 +178,35 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
         return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="escalate_always")
     if dispute:
         return Decision(ACTION_HANDOFF, intent, confidence, faq_id=entry.id, reason="complaint_signal")
+    if entry.calculator and cases.states_case(parse, entry.calculator):
+        return _case_decision(cases.start(parse, entry.calculator, entry.id), intent, confidence, entry.id, "case")
     return Decision(ACTION_ANSWER, intent, confidence, faq_id=entry.id)
+
+
+def _case_decision(plan: cases.CasePlan, intent: str | None, confidence: float, faq_id: str | None, reason: str) -> Decision:
+    action = ACTION_CALCULATE if plan.done else ACTION_FORM
+    return Decision(action, intent, confidence, faq_id=faq_id, reason=reason, case=plan)
+
+
+def _decide_in_form(parse: dict, form: dict, otherwise: Decision, threshold: float) -> Decision:
+    """The rows for a message that arrives while a form is open."""
+    intent = (parse.get("intent") or {}).get("name")
+    confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
+    faq_id = form.get("faq_id")
+    if cases.is_cancel(parse.get("text") or ""):
+        return Decision(ACTION_FORM_CANCEL, intent, confidence, reason="form_cancelled")
+    plan = cases.continue_form(form, parse)
+    if plan is not None:
+        return _case_decision(plan, intent, confidence, faq_id, "form")
+    # Nothing usable for the form: another question (or a request for a person) leaves it.
+    if otherwise.action in (ACTION_HANDOFF, ACTION_STATUS, ACTION_CALCULATE, ACTION_FORM) or (
+        otherwise.action in (ACTION_ANSWER, ACTION_SMALLTALK) and otherwise.confidence >= threshold
+    ):
+        return otherwise
+    plan = cases.reask(form)
+    if plan is None:
+        return Decision(ACTION_FALLBACK, intent, confidence, reason="form_given_up")
+    return Decision(ACTION_FORM, intent, confidence, faq_id=faq_id, reason="form_reask", case=plan)
 
 
 def _clarify_options(ranking: list[dict], kb: KnowledgeBase, top: float) -> list[str]:

@@ -37,7 +37,8 @@ def test_answer_faq_sends_answer_with_feedback_and_related_buttons():
     [m] = messages
     assert "Căn cứ: " in m["text"] and "{" not in m["text"]
     payloads = [b["payload"] for b in m["buttons"]]
-    assert payloads[:2] == ["/feedback_good", "/feedback_unclear"] and len(payloads) <= 5
+    assert payloads[:2] == ["/feedback_good", "/feedback_unclear"] and len(payloads) <= 6
+    assert payloads[2] == "/calc/annual_leave"  # the entry has a calculator: "Tính cho tôi" starts its form
     assert {"event": "slot", "timestamp": None, "name": "last_faq_id", "value": "nghi_phep_nam"} in events
 
 

@@ -25,7 +25,10 @@ def test_model_parse_rasa_shape(tiny_client):
     assert body["intent"]["name"] == "dat_ve_may_bay"
     assert 0 < body["intent"]["confidence"] <= 1
     assert body["intent_ranking"][0] == body["intent"]
-    assert len(body["intent_ranking"]) <= 10 and body["entities"] == []
+    assert len(body["intent_ranking"]) <= 10
+    [region] = body["entities"]
+    assert (region["entity"], region["value"], body["text"][region["start"]: region["end"]]) == ("region", "I", "vùng 1")
+    assert region["extractor"] == "VietnameseRuleExtractor"
 
 
 def test_model_parse_with_the_project_model(project_client):
@@ -36,7 +39,10 @@ def test_model_parse_with_the_project_model(project_client):
     assert body["intent"]["name"] == "faq/luong_toi_thieu_vung"
     assert 0 < body["intent"]["confidence"] <= 1
     assert body["intent_ranking"][0]["name"] == body["intent"]["name"]
-    assert len(body["intent_ranking"]) <= 10 and body["entities"] == []
+    assert len(body["intent_ranking"]) <= 10
+    [region] = body["entities"]
+    assert (region["entity"], region["value"], body["text"][region["start"]: region["end"]]) == ("region", "I", "vùng 1")
+    assert region["extractor"] == "VietnameseRuleExtractor"
 
 
 @pytest.mark.parametrize("text", ["", "    ", "😀😀😀", "a" * 9_999, "hello world how are you", "Привет", "中文 xin chào 🙂 abc"])

@@ -4,7 +4,8 @@ Supported top-level keys: ``version`` and ``nlu``. Inside ``nlu`` each item is o
 
 - ``intent`` + ``examples`` (a block of ``- example`` lines); retrieval intents such as
   ``faq/annual_leave`` are ordinary intent names here. Entity annotations ``[text](entity)``
-  and ``[text]{"entity": ...}`` are reduced to their text.
+  and ``[text]{"entity": ..., "role": ..., "value": ...}`` are reduced to their text for the
+  intent classifier and kept, with offsets in that text, as ``Example.entities`` (Rasa's shape).
 - ``synonym`` + ``examples``, ``lookup`` + ``examples``, ``regex`` + ``examples``: accepted and kept.
 
 Other top-level keys that Rasa files may carry (``responses``, ``rules``, ``stories``) are ignored
@@ -20,6 +21,7 @@ set) are excluded by path.
 
 from __future__ import annotations
 
+import json
 import re
 import unicodedata
 from collections import Counter
@@ -34,7 +36,7 @@ from .. import yaml_lines
 SUPPORTED_MAJOR_VERSION = "3"
 _ITEM_KINDS = ("intent", "synonym", "lookup", "regex")
 _IGNORED_TOP_LEVEL = {"responses", "rules", "stories", "entities", "slots", "forms", "actions", "session_config"}
-_ENTITY_RE = re.compile(r"\[([^\]]+)\](?:\([^)]*\)|\{[^}]*\})")
+_ENTITY_RE = re.compile(r"\[([^\]]+)\](?:\(([^)]*)\)|(\{[^}]*\}))")
 
 
 class TrainingDataError(ValueError):
@@ -47,6 +49,7 @@ class Example:
     intent: str
     source: str
     line: int
+    entities: tuple[dict, ...] = ()
 
 
 @dataclass
@@ -82,12 +85,43 @@ class TrainingData:
         return merged
 
 
+def parse_annotations(raw: str) -> tuple[str, list[dict]]:
+    """``"lương [8 triệu](salary)"`` -> ("lương 8 triệu", [{"entity": "salary", "start": 6, "end": 13, "value": "8 triệu"}]).
+
+    The JSON form may carry ``role`` and ``value``; a malformed one raises ``ValueError``."""
+    raw = unicodedata.normalize("NFC", raw).strip()
+    out, entities, pos = [], [], 0
+    for m in _ENTITY_RE.finditer(raw):
+        out.append(raw[pos: m.start()])
+        start = sum(len(p) for p in out)
+        words = m.group(1)
+        out.append(words)
+        entity = {"entity": (m.group(2) or "").strip(), "start": start, "end": start + len(words), "value": words}
+        if m.group(3):
+            spec = json.loads(m.group(3))
+            if not isinstance(spec, dict) or not spec.get("entity"):
+                raise ValueError("annotation without 'entity'")
+            entity.update({k: spec[k] for k in ("entity", "role", "group", "value") if k in spec})
+        if not entity["entity"]:
+            raise ValueError("annotation without an entity name")
+        entities.append(entity)
+        pos = m.end()
+    out.append(raw[pos:])
+    text = "".join(out)
+    stripped = text.strip()
+    shift = len(text) - len(text.lstrip())
+    for e in entities:
+        e["start"] -= shift
+        e["end"] -= shift
+    return stripped, entities
+
+
 def _clean_example(raw: str) -> str:
     text = _ENTITY_RE.sub(r"\1", raw)
     return unicodedata.normalize("NFC", text).strip()
 
 
-def _parse_examples(block, source: str, line: int, kind: str, name: str) -> list[tuple[int, str]]:
+def _parse_examples(block, source: str, line: int, kind: str, name: str) -> list[tuple[int, str, list[dict]]]:
     """Parse an ``examples`` block ("- a\\n- b") into (line, text) pairs; ``line`` is where it starts."""
     if isinstance(block, list):  # tolerate a YAML list of strings
         lines = [(line + i, f"- {item}") for i, item in enumerate(block)]
@@ -105,9 +139,16 @@ def _parse_examples(block, source: str, line: int, kind: str, name: str) -> list
                 f"{source}:{lineno}: {kind} '{name}': mỗi ví dụ phải bắt đầu bằng '- ' (gặp: {stripped[:40]!r})"
             )
         # Entity annotations exist only in intent examples; regexes keep their brackets.
-        example = _clean_example(stripped[1:]) if kind == "intent" else unicodedata.normalize("NFC", stripped[1:].strip())
+        entities: list[dict] = []
+        if kind == "intent":
+            try:
+                example, entities = parse_annotations(stripped[1:])
+            except ValueError as exc:
+                raise TrainingDataError(f"{source}:{lineno}: {kind} '{name}': chú thích thực thể không hợp lệ ({exc})") from None
+        else:
+            example = unicodedata.normalize("NFC", stripped[1:].strip())
         if example:
-            result.append((lineno, example))
+            result.append((lineno, example, entities))
     return result
 
 
@@ -171,10 +212,10 @@ def _training_data(doc, source: str) -> TrainingData:
         if kind == "intent":
             if not examples:
                 raise TrainingDataError(f"{source}:{line}: intent '{name}' không có ví dụ nào")
-            data.examples.extend(Example(text, name, source, lineno) for lineno, text in examples)
+            data.examples.extend(Example(text, name, source, lineno, tuple(ents)) for lineno, text, ents in examples)
         else:
             target = {"synonym": data.synonyms, "lookup": data.lookups, "regex": data.regexes}[kind]
-            target.setdefault(name, []).extend(text for _, text in examples)
+            target.setdefault(name, []).extend(text for _, text, _ in examples)
     return data
 
 
