@@ -127,6 +127,8 @@ def facts_from(entities: list[dict], calculator: str, asking: str | None = None,
                 facts.setdefault("probation_months", value)
         elif kind == "hours":
             facts.setdefault("hours", value)
+            if _OVERTIME_WORDS.search(fold(text)[max(0, e["start"] - 30): e["start"]]):
+                facts["hours"] = value  # the hours right after "tăng ca"/"làm thêm" are the overtime hours
         elif kind == "days" and (role == "sick" or calculator == "sick_pay"):
             facts.setdefault("sick_days", value)
         elif kind == "birth":
@@ -153,6 +155,8 @@ def facts_from(entities: list[dict], calculator: str, asking: str | None = None,
             facts.setdefault("months_this_year", min(work[0]["value"], 12))
     elif asking in DURATION_FACTS and durations:
         facts.setdefault(asking, durations[0]["value"])
+    for name in _ambiguous(entities, text):
+        facts.pop(name, None)
     if asking and asking not in facts:
         facts.update(_bare_answer(asking, text, calc))
     if "hourly_wage" in wanted:
@@ -162,6 +166,36 @@ def facts_from(entities: list[dict], calculator: str, asking: str | None = None,
         wanted = wanted | {"salary"}  # the calculator derives an hourly wage from a monthly one
     keep = wanted | {"age"}
     return {k: v for k, v in facts.items() if k in keep}
+
+
+_PER_OCCURRENCE = re.compile(r"\b(?:moi|moi lan|moi buoi|moi ngay|moi toi|moi ca)\b")
+
+
+def _ambiguous(entities: list[dict], text: str) -> set[str]:
+    """Facts stated twice with different values ("3 tháng đầu 9 triệu, 3 tháng sau 11 triệu",
+    "thứ 6 tăng ca 4 tiếng, chủ nhật 8 tiếng") or per occurrence ("mỗi buổi 2 tiếng"): no figure
+    may rest on a guess, so the form asks for the one number to use."""
+    by_fact: dict[str, set] = {}
+    for e in entities:
+        kind, role = e["entity"], e.get("role")
+        if kind == "money" and role in (None, "salary"):
+            by_fact.setdefault("salary", set()).add(e["value"])
+        elif kind == "money" and role == "hourly":
+            by_fact.setdefault("hourly_wage", set()).add(e["value"])
+        elif kind == "hours":
+            by_fact.setdefault("hours", set()).add(e["value"])
+        elif kind == "day_type":
+            by_fact.setdefault("day_type", set()).add(e["value"])
+        elif kind == "duration" and not role and not e.get("approximate"):
+            by_fact.setdefault("months_worked", set()).add(e["value"])
+    unclear = {name for name, values in by_fact.items() if len(values) > 1}
+    hours = [e for e in entities if e["entity"] == "hours"]
+    overtime_hours = {e["value"] for e in hours if _OVERTIME_WORDS.search(fold(text)[max(0, e["start"] - 30): e["start"]])}
+    if len(overtime_hours) == 1:
+        unclear.discard("hours")  # the hours after "tăng ca"/"làm thêm" are the ones asked about
+    if hours and _PER_OCCURRENCE.search(fold(text)[max(0, hours[0]["start"] - 12): hours[0]["start"]]):
+        unclear.add("hours")
+    return unclear
 
 
 def _bare_answer(asking: str, text: str, calc: Calculator) -> dict:
@@ -238,7 +272,7 @@ def evaluate(calculator: str, facts: dict, reasks: int = 0, faq_id: str | None =
 # ("làm thêm chủ nhật được tính bao nhiêu %") is a general question: it gets the FAQ answer, with
 # a "Tính cho tôi" button that starts the form.
 CASE_FACTS = {"months_worked", "bhtn_months", "bhxh_months", "salary", "hourly_wage", "hours", "birth_year", "sick_days",
-              "months_this_year"}
+              "months_this_year", "sex"}
 
 
 def states_case(parse: dict, calculator: str) -> bool:
@@ -251,9 +285,14 @@ def states_case(parse: dict, calculator: str) -> bool:
 _OVERTIME_WORDS = re.compile(r"\b(?:lam them|tang ca|them gio|ot)\b")
 
 
+_REST_DAY_WORDS = re.compile(r"\b(?:chu nhat|ngay nghi|nghi hang tuan|le|tet|mung \d|cn)\b")
+
+
 def refine(calculator: str, text: str) -> str:
-    """Night work that is also overtime is computed as overtime (with the night supplement)."""
-    if calculator == "night_shift" and _OVERTIME_WORDS.search(fold(text)):
+    """Night work that is also overtime (said so, or on a rest day or holiday, which is overtime by
+    definition) is computed as overtime with the night supplement."""
+    folded = fold(text)
+    if calculator == "night_shift" and (_OVERTIME_WORDS.search(folded) or _REST_DAY_WORDS.search(folded)):
         return "overtime"
     return calculator
 

@@ -169,6 +169,9 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
     if confidence < threshold or confidence - second < margin:
         if dispute:  # unsure, and it reads like a dispute: an officer, not a guess
             return Decision(ACTION_HANDOFF, intent, confidence, reason="complaint_signal")
+        plan = _case_despite_doubt(parse, ranking, kb, confidence, floor)
+        if plan is not None:
+            return _case_decision(plan, intent, confidence, plan.faq_id, "case_unsure")
         options = _clarify_options(ranking, kb, confidence) if confidence >= floor else []
         if options:
             return Decision(ACTION_CLARIFY, intent, confidence, options=tuple(options),
@@ -181,6 +184,33 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
     if entry.calculator and cases.states_case(parse, entry.calculator):
         return _case_decision(cases.start(parse, entry.calculator, entry.id), intent, confidence, entry.id, "case")
     return Decision(ACTION_ANSWER, intent, confidence, faq_id=entry.id)
+
+
+def _case_despite_doubt(parse: dict, ranking: list[dict], kb: KnowledgeBase, top: float, floor: float) -> cases.CasePlan | None:
+    """The classifier hesitates between entries, but the worker's numbers settle it: every close
+    candidate computes with the same calculator (overtime on a weekday or on a holiday), or the top
+    candidate's calculator has every fact it needs and no other candidate's could compute."""
+    entry = kb.for_intent((parse.get("intent") or {}).get("name"))
+    if entry is None or not entry.calculator or top < floor or not cases.states_case(parse, entry.calculator):
+        return None
+    text = parse.get("whole_text") or parse.get("text") or ""
+    mine = cases.refine(entry.calculator, text)
+    others = set()
+    same_topic = True
+    for item in ranking[1:]:
+        other = kb.for_intent(item["name"])
+        if float(item["confidence"]) < CLARIFY_MIN_RATIO * top:
+            break
+        if other is None or item["name"] == OUT_OF_SCOPE:
+            continue
+        same_topic = same_topic and other.topic == entry.topic
+        others.add(cases.refine(other.calculator, text) if other.calculator else None)
+    plan = cases.start(parse, entry.calculator, entry.id)
+    if others <= {mine} or same_topic:
+        return plan
+    if plan.done and not any(c and c != mine and cases.states_case(parse, c) and cases.start(parse, c).done for c in others):
+        return plan
+    return None
 
 
 def _case_decision(plan: cases.CasePlan, intent: str | None, confidence: float, faq_id: str | None, reason: str) -> Decision:

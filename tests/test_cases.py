@@ -198,3 +198,38 @@ def test_ask_json_is_stateless_and_reports_the_form(runner, resources, tmp_path)
     out = engine.ask("nghỉ phép năm của em thế nào, em làm 7 tháng rồi").to_ask_json()
     assert out["action"] == "answer" and out["calculation"]["value"] == 7 and out["calculation"]["calculator"] == "annual_leave"
     assert {"entity": "duration", "value": 7} .items() <= next(e for e in out["entities"] if e["entity"] == "duration").items()
+
+
+# --- the examples, with the project's trained model (slow tier) --------------------------
+
+
+@pytest.mark.parametrize(("text", "calculator", "value", "shown"), [
+    ("em làm 4 năm 5 tháng, 1 năm có BHTN, lương 9 triệu, nghỉ việc đúng luật thì được trợ cấp thôi việc bao nhiêu?",
+     "severance", 15_750_000, "15.750.000"),
+    ("lương giờ 30 nghìn, làm thêm 3 tiếng chủ nhật được bao nhiêu?", "overtime", 180_000, "180.000"),
+    ("lao động nữ sinh tháng 3/1970 thì khi nào nghỉ hưu?", "retirement", "07/2027", "07/2027"),
+    ("e lm dc 2n, lg 8tr, cty ko đóng bh, nghỉ việc thì trợ cấp thôi việc dc bn ạ", "severance", 8_000_000, "8.000.000"),
+])
+def test_worker_case_with_the_project_model(project_model, resources, text, calculator, value, shown):
+    out = Engine(project_model, resources).ask(text).to_ask_json()
+    assert out["calculation"] == {**out["calculation"], "calculator": calculator, "value": value}
+    assert shown in out["text"] and "Căn cứ:" in out["text"]
+
+
+def test_missing_sex_is_asked_with_the_project_model(project_model, resources):
+    out = Engine(project_model, resources).ask("chị sinh tháng 3/1970 thì khi nào nghỉ hưu?").to_ask_json()
+    assert out["action"] == "form" and out["form"]["asking"] == "sex" and out["calculation"] is None
+    assert {"title": "Nữ", "payload": "Nữ"} in out["buttons"]
+
+
+@pytest.mark.parametrize("text", [
+    "em làm 80 năm, lương 9tr, đóng bhtn 2 năm thì trợ cấp thôi việc bao nhiêu",
+    "lương -5 triệu làm 3 năm không đóng bảo hiểm thì trợ cấp thôi việc bao nhiêu",
+    "tôi là nữ sinh tháng 5 năm 2030 khi nào nghỉ hưu",
+    "em 20 tuổi, làm 15 năm, lương 7tr, bhtn 2 năm, trợ cấp thôi việc bao nhiêu",
+    "lương " + "9" * 60 + " đồng, làm 3 năm, không đóng bảo hiểm, trợ cấp thôi việc bao nhiêu",
+])
+def test_absurd_facts_get_no_figure(project_model, resources, text):
+    out = Engine(project_model, resources).ask(text).to_ask_json()
+    assert out["calculation"] is None and out["form"] and out["form"]["invalid"]
+    assert "kiểm tra" in out["text"]

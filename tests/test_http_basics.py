@@ -26,9 +26,7 @@ def test_model_parse_rasa_shape(tiny_client):
     assert 0 < body["intent"]["confidence"] <= 1
     assert body["intent_ranking"][0] == body["intent"]
     assert len(body["intent_ranking"]) <= 10
-    [region] = body["entities"]
-    assert (region["entity"], region["value"], body["text"][region["start"]: region["end"]]) == ("region", "I", "vùng 1")
-    assert region["extractor"] == "VietnameseRuleExtractor"
+    assert body["entities"] == []  # nothing of a worker's case in this text
 
 
 def test_model_parse_with_the_project_model(project_client):

@@ -82,3 +82,43 @@ def test_broken_yaml_and_duplicates_name_the_file(tmp_path):
     (tmp_path / "two.yml").write_text("group: two\nentries:\n" + entry, encoding="utf-8")
     with pytest.raises(KnowledgeBaseError, match="trùng"):
         KnowledgeBase.load(tmp_path)
+
+
+def test_calculator_names_are_checked(tmp_path):
+    from bot.knowledge import KnowledgeBase
+
+    faq = tmp_path / "faq"
+    faq.mkdir()
+    entry = (
+        "group: g\ntitle: G\nentries:\n  - id: a\n    topic: a\n    title: \"A?\"\n    answer: \"Có.\\nCăn cứ: Điều 1 Bộ luật Lao động 2019.\"\n"
+        "    legal_basis: [{document: \"Bộ luật Lao động 2019\", number: \"45/2019/QH14\", article: \"Điều 1\"}]\n"
+        "    as_of: 2026-12-01\n    calculator: {name}\n"
+    )
+    (faq / "g.yml").write_text(entry.replace("{name}", "severance"), encoding="utf-8")
+    kb = KnowledgeBase.load(faq)
+    assert kb.get("a").calculator == "severance" and kb.with_calculator("severance").id == "a"
+    assert not [e for e in kb.validate(today=dt.date(2026, 12, 3)) if "calculator" in e]
+    (faq / "g.yml").write_text(entry.replace("{name}", "tinh_luong_thang_13"), encoding="utf-8")
+    [error] = [e for e in KnowledgeBase.load(faq).validate(today=dt.date(2026, 12, 3)) if "calculator" in e]
+    assert "tinh_luong_thang_13" in error and "severance" in error
+
+
+def test_places_table(tmp_path):
+    from bot.knowledge import KnowledgeBaseError, load_places
+
+    assert load_places(tmp_path / "missing.yml") == {}
+    path = tmp_path / "regions.yml"
+    path.write_text('places:\n  "Thuận An": "i"\n  Bến Cát: II\n', encoding="utf-8")
+    assert load_places(path) == {"Thuận An": "I", "Bến Cát": "II"}
+    path.write_text('places:\n  "Thuận An": "V"\n', encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="Thuận An"):
+        load_places(path)
+    path.write_text('places: [oops\n', encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="YAML"):
+        load_places(path)
+
+
+def test_project_places_table_loads_empty():
+    from bot.knowledge import load_places
+
+    assert load_places(Path(__file__).resolve().parent.parent / "faq" / "places" / "regions.yml") == {}

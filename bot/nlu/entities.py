@@ -128,6 +128,11 @@ _DURATION = re.compile(
     rf"|(?P<m>\d{{1,3}})\s*{_MONTHS}(?P<mhalf>\s*ruoi)?"
     r"|(?P<halfyear>nua nam)"
 )
+# "từ ngày 01/03/2018 đến hết ngày 31/08/2024": exact dates; the end day counts as worked.
+_DATE_SPAN = re.compile(
+    r"tu\s*(?:ngay\s*)?(?P<d1>\d{1,2})\s*/\s*(?P<m1>\d{1,2})\s*/\s*(?P<y1>(?:19|20)\d{2})\s*(?:[a-z]+\s+){0,4}?(?:den|toi|-)\s*(?:het\s*)?(?:ngay\s*)?"
+    r"(?P<d2>\d{1,2})\s*/\s*(?P<m2>\d{1,2})\s*/\s*(?P<y2>(?:19|20)\d{2})"
+)
 _SPAN = re.compile(
     r"tu\s*(?:thang\s*)?(?:(?P<m1>\d{1,2})\s*[/-]\s*|thang\s*(?P<m1b>\d{1,2})\s*(?:nam\s*)?)?(?:nam\s*)?(?P<y1>(?:19|20)\d{2})"
     r"\s*(?:den|toi|-|->)\s*(?:(?P<now>nay|bay gio|hien tai|gio)"
@@ -140,24 +145,48 @@ _ROLE_CUES = (
 )
 # A duration right after these words is not working time: it is something else.
 _NOT_WORK = re.compile(
-    r"(?:nghi|om|sinh|thai san|huong|duoc huong|tro cap trong|sau|truoc|con|be|chau|no|no luong|cham|cham luong|tre|tre luong|thieu|muon|"
-    r"khong tra|chua tra|bao truoc|thu viec|trong|trong vong|vong|cam ket|han|thoi han|hop dong|hd|ky)\s*(?:\w+\s*){0,1}$"
+    r"\b(?:nghi|om|sinh|thai san|huong|duoc huong|tro cap trong|sau|truoc|con|be|chau|no|no luong|cham|cham luong|tre|tre luong|thieu|muon|"
+    r"khong tra|chua tra|bao truoc|thu viec|trong|trong vong|vong|cam ket|han|thoi han|hop dong|hd|ky)\b\s*(?:\w+\s*){0,1}$"
 )
 
 
+# "lương 6 tháng cuối", "6 tháng gần nhất": a reference period, not working time.
+_NOT_WORK_AFTER = re.compile(r"\s*(?:cuoi|gan nhat|gan day|lien ke|truoc khi|dau tien|dau)\b")
+
+
+_RATE_AFTER = re.compile(r"\s*(?:thi\s*)?(?:duoc|dc|duoc huong|co)\s*(?:nghi|huong|bao nhieu|bn|may)\b")
+
+
 def _duration_role(folded: str, start: int, end: int) -> str | None:
-    before = folded[max(0, start - 30): start]
+    # Within the same clause: "đóng bhtn 1 năm", "đóng bảo hiểm thất nghiệp cho mình được 3 năm", "1 năm có BHTN".
+    before = re.split(r"[.,;!?\n]", folded[max(0, start - 40): start])[-1]
     after = folded[end: end + 30]
-    # "đóng bhtn 1 năm", "1 năm bhtn", "1 năm có BHTN"
     for role, cue in _ROLE_CUES:
-        if cue.search(before[-22:]) or re.match(rf"^\s*(?:co\s*|dong\s*)?{cue.pattern}", after):
+        if cue.search(before) or re.match(rf"^\s*(?:co\s*|dong\s*)?{cue.pattern}", after):
             return role
     return None
 
 
+def _months_between(start: dt.date, last_day: dt.date) -> int:
+    """Whole months from ``start`` to the end of ``last_day`` (both days worked)."""
+    end = last_day + dt.timedelta(days=1)
+    months = (end.year - start.year) * 12 + end.month - start.month
+    return months if end.day >= start.day else months - 1
+
+
 def _durations(folded: str, today: dt.date) -> Iterable[dict]:
     taken: list[tuple[int, int]] = []
+    for m in _DATE_SPAN.finditer(folded):
+        try:
+            first = dt.date(int(m.group("y1")), int(m.group("m1")), int(m.group("d1")))
+            last = dt.date(int(m.group("y2")), int(m.group("m2")), int(m.group("d2")))
+        except ValueError:
+            continue
+        taken.append((m.start(), m.end()))
+        yield _entity("duration", _months_between(first, last), m.start(), m.end(), role=_duration_role(folded, m.start(), m.end()))
     for m in _SPAN.finditer(folded):
+        if any(s <= m.start() < e for s, e in taken):
+            continue
         y1 = int(m.group("y1"))
         m1 = m.group("m1") or m.group("m1b")
         if m.group("now"):
@@ -197,17 +226,21 @@ def _durations(folded: str, today: dt.date) -> Iterable[dict]:
             continue
         before = folded[max(0, m.start() - 12): m.start()]
         approximate = bool(_APPROX.search(before))
-        if _NOT_WORK.search(folded[max(0, m.start() - 20): m.start()]):
+        if _RATE_AFTER.match(folded, m.end()):
+            role = "other"  # "1 năm được nghỉ 12 ngày": a rate per year, not a working time
+        elif _NOT_WORK_AFTER.match(folded, m.end()) and re.search(r"\b(?:luong|lg|thu nhap|binh quan)\b", folded[max(0, m.start() - 25): m.start()]):
             role = "other"
         else:
             role = _duration_role(folded, m.start(), m.end())
+            if role is None and _NOT_WORK.search(folded[max(0, m.start() - 20): m.start()]):
+                role = "other"
         yield _entity("duration", months, m.start(), m.end(), role=role, approximate=approximate)
 
 
 # --- hours, days, ages, birth --------------------------------------------------------------------
 
 _HOURS = re.compile(rf"(?P<n>{_NUM})\s*(?:tieng|gio|h)\b(?!\s*(?:/|sang|chieu|toi|dem)\b)(?:\s*(?P<half>ruoi))?")
-_CLOCK_SPAN = re.compile(r"tu\s*(?P<a>\d{1,2})\s*(?:h|gio)(?:\s*(?:toi|dem|sang))?\s*(?:den|toi|-)\s*(?P<b>\d{1,2})\s*(?:h|gio)(?:\s*(?:sang|dem|toi))?")
+_CLOCK_SPAN = re.compile(r"(?:tu\s*)?\b(?P<a>\d{1,2})\s*(?:h|gio)(?:\s*(?:toi|dem|sang))?\s*(?:den|toi|-)\s*(?P<b>\d{1,2})\s*(?:h|gio)(?:\s*(?:sang|dem|toi))?")
 _DAYS = re.compile(r"(?P<n>\d{1,4})\s*(?:ngay|bua)\b")
 _AGE = re.compile(r"(?P<n>\d{1,3})\s*tuoi\b")
 _BIRTH = re.compile(
@@ -232,7 +265,7 @@ def _hours(folded: str) -> Iterable[dict]:
     for m in _HOURS.finditer(folded):
         if any(s <= m.start() < e for s, e in spans):
             continue
-        if re.search(r"(?:luc|tu|den|toi|khoang)\s*$", folded[max(0, m.start() - 6): m.start()]):
+        if re.search(r"\b(?:luc|tu|den|toi|khoang|truoc|sau|qua|gan|tam)\s*$", folded[max(0, m.start() - 7): m.start()]):
             continue  # a time of day, not a number of hours
         n = float(_number(m.group("n"))) + (0.5 if m.group("half") else 0)
         yield _entity("hours", n, m.start(), m.end())
@@ -254,7 +287,7 @@ def _birth(folded: str) -> Iterable[dict]:
     for m in _BIRTH.finditer(folded):
         month = m.group("m") or m.group("mw")
         year = int(m.group("y"))
-        if month and 1 <= int(month) <= 12:
+        if month:
             yield _entity("birth", f"{year:04d}-{int(month):02d}", m.start(), m.end())
         else:
             yield _entity("birth", f"{year:04d}", m.start(), m.end())
@@ -268,10 +301,12 @@ _SEX = re.compile(
 )
 _DAY_TYPES = (
     ("le", re.compile(r"\b(?:ngay le|nghi le|le tet|ngay tet|dip tet|tet|le|mung \d|30/4|1/5|2/9|quoc khanh|gio to|ngay 1/1|tet duong lich)\b")),
-    ("nghi_tuan", re.compile(r"\b(?:chu nhat|ngay nghi hang tuan|nghi hang tuan|ngay nghi tuan|ngay nghi|ngay cn|lam cn|vao cn)\b")),
-    ("thuong", re.compile(r"\b(?:ngay thuong|ngay lam viec binh thuong|ngay binh thuong|ngay lam viec)\b")),
+    ("nghi_tuan", re.compile(
+        r"\b(?:chu nhat|ngay nghi hang tuan|nghi hang tuan|ngay nghi tuan|ngay nghi|(?:ngay|lam|vao|toi|sang|chieu|dem|nghi) cn|cn (?:r|roi))\b")),
+    # Monday to Friday are working days everywhere; Saturday depends on the company, so it is not read.
+    ("thuong", re.compile(r"\b(?:ngay thuong|ngay lam viec binh thuong|ngay binh thuong|ngay lam viec|thu (?:2|3|4|5|6|hai|ba|tu|nam|sau)|t[2-6])\b")),
 )
-_NIGHT = re.compile(r"\b(?:ban dem|ca dem|lam dem|dem|ca 3|tu 22|sau 22|22h|22 gio)\b")
+_NIGHT = re.compile(r"\b(?:ban dem|ca dem|lam dem|tang ca dem|dem|ca 3(?!\s*(?:tieng|gio|h|buoi|ngay|lan))|tu 22h?|sau 22h?)\b")
 _REGION = re.compile(r"\bvung\s*(?P<r>iv|iii|ii|i|1|2|3|4|mot|hai|ba|bon)\b")
 _HAZARD = re.compile(r"\b(?:nang nhoc|doc hai|nguy hiem|nang nhoc doc hai)\b")
 _CONTRACT = (
@@ -280,8 +315,8 @@ _CONTRACT = (
     ("thoi_vu", re.compile(r"\b(?:thoi vu|mua vu)\b")),
 )
 _NO_INSURANCE = re.compile(
-    r"\b(?:khong (?:duoc )?(?:dong|tham gia|mua) (?:bao hiem|bhxh|bhtn|bh)|chua (?:tung )?(?:duoc )?dong (?:bao hiem|bhxh|bhtn|bh)"
-    r"|khong co (?:bao hiem|bhxh|bhtn))\b"
+    r"\b(?:(?:khong|ko|k|hong|kh) (?:he |duoc |co )?(?:dong|tham gia|mua) (?:bao hiem|bhxh|bhtn|bh)"
+    r"|chua (?:tung |bao gio )?(?:duoc )?dong (?:bao hiem|bhxh|bhtn|bh)|(?:khong|ko) co (?:bao hiem|bhxh|bhtn|bh))\b"
 )
 
 
