@@ -108,6 +108,7 @@ def facts_from(entities: list[dict], calculator: str, asking: str | None = None,
     wanted = _fact_names(calc)
     facts: dict = {}
     durations = [e for e in entities if e["entity"] == "duration" and not e.get("approximate") and e.get("role") != "other"]
+    no_insurance = False
     work = [e for e in durations if not e.get("role")]
     for e in entities:
         kind, value, role = e["entity"], e["value"], e.get("role")
@@ -141,12 +142,14 @@ def facts_from(entities: list[dict], calculator: str, asking: str | None = None,
         elif kind == "night":
             facts["night"] = True
         elif kind == "hazardous":
-            facts["hazardous"] = True
+            facts.setdefault("hazardous", bool(value))
         elif kind == "insurance" and value == "none":
-            facts.setdefault("bhtn_months", 0)
-            facts.setdefault("bhxh_months", 0)
+            no_insurance = True
         elif kind == "age":
             facts.setdefault("age", value)
+    if no_insurance:  # "công ty không đóng bảo hiểm", unless a period of contributions is stated too
+        facts.setdefault("bhtn_months", 0)
+        facts.setdefault("bhxh_months", 0)
     if work and asking in DURATION_FACTS and asking != "months_worked":
         facts.setdefault(asking, work[0]["value"])  # "2 năm" answers the duration just asked
     elif work:

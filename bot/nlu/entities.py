@@ -64,7 +64,7 @@ _MONEY = re.compile(
     rf"(?P<neg>-\s*)?(?P<num>{_NUM})\s*(?P<unit>trieu|tr|cu|m|k|nghin|ngan|ng|ty|dong|vnd|d)?(?![a-z])"
 )
 # "7tr5", "7 triệu 500", "7tr500k", "7 triệu 500 nghìn": the part after the millions
-_MILLION_TAIL = re.compile(r"\s*(?P<frac>\d{1,3})(?P<k>\s*(?:k|nghin|ngan))?(?![\d.,]*\s*(?:nam|thang|ngay|tieng|gio|h|t|n|tuoi|lan|%)\b)(?![\d])")
+_MILLION_TAIL = re.compile(r"\s*(?P<frac>\d{1,3})(?P<k>\s*(?:k|nghin|ngan))?(?![\d.,]\d)(?!\s*(?:nam|thang|ngay|tieng|gio|h|t|n|tuoi|lan|%)\b)")
 _PER_HOUR = re.compile(r"^\s*(?:/|mot|1|moi|tren|1\s*)?\s*(?:/\s*)?(?:h|gio|tieng)\b")
 _PER_DAY = re.compile(r"^\s*(?:/|mot|1|moi)\s*(?:ngay|cong)\b")
 _PER_MONTH = re.compile(r"^\s*(?:/|mot|1|moi)\s*thang\b")
@@ -160,9 +160,9 @@ _RATE_AFTER = re.compile(r"\s*(?:thi\s*)?(?:duoc|dc|duoc huong|co)\s*(?:nghi|huo
 def _duration_role(folded: str, start: int, end: int) -> str | None:
     # Within the same clause: "đóng bhtn 1 năm", "đóng bảo hiểm thất nghiệp cho mình được 3 năm", "1 năm có BHTN".
     before = re.split(r"[.,;!?\n]", folded[max(0, start - 40): start])[-1]
-    after = folded[end: end + 30]
+    after = folded[end: end + 50]
     for role, cue in _ROLE_CUES:
-        if cue.search(before) or re.match(rf"^\s*(?:co\s*|dong\s*)?{cue.pattern}", after):
+        if cue.search(before) or re.match(rf"^\s*(?:(?:co|duoc|dc|da|dong|tham gia)\s*)*{cue.pattern}", after):
             return role
     return None
 
@@ -226,13 +226,12 @@ def _durations(folded: str, today: dt.date) -> Iterable[dict]:
             continue
         before = folded[max(0, m.start() - 12): m.start()]
         approximate = bool(_APPROX.search(before))
-        if _RATE_AFTER.match(folded, m.end()):
-            role = "other"  # "1 năm được nghỉ 12 ngày": a rate per year, not a working time
-        elif _NOT_WORK_AFTER.match(folded, m.end()) and re.search(r"\b(?:luong|lg|thu nhap|binh quan)\b", folded[max(0, m.start() - 25): m.start()]):
-            role = "other"
+        salary_period = _NOT_WORK_AFTER.match(folded, m.end()) and re.search(r"\b(?:luong|lg|thu nhap|binh quan)\b", folded[max(0, m.start() - 25): m.start()])
+        if _RATE_AFTER.match(folded, m.end()) or salary_period:
+            role = "other"  # "1 năm được nghỉ 12 ngày" (a rate), "lương 6 tháng cuối" (a reference period)
         else:
             role = _duration_role(folded, m.start(), m.end())
-            if role is None and _NOT_WORK.search(folded[max(0, m.start() - 20): m.start()]):
+            if role is None and (_NOT_WORK_AFTER.match(folded, m.end()) or _NOT_WORK.search(folded[max(0, m.start() - 20): m.start()])):
                 role = "other"
         yield _entity("duration", months, m.start(), m.end(), role=role, approximate=approximate)
 
@@ -302,13 +301,15 @@ _SEX = re.compile(
 _DAY_TYPES = (
     ("le", re.compile(r"\b(?:ngay le|nghi le|le tet|ngay tet|dip tet|tet|le|mung \d|30/4|1/5|2/9|quoc khanh|gio to|ngay 1/1|tet duong lich)\b")),
     ("nghi_tuan", re.compile(
-        r"\b(?:chu nhat|ngay nghi hang tuan|nghi hang tuan|ngay nghi tuan|ngay nghi|(?:ngay|lam|vao|toi|sang|chieu|dem|nghi) cn|cn (?:r|roi))\b")),
+        r"\b(?:chu nhat|ngay nghi hang tuan|nghi hang tuan|ngay nghi tuan|ngay nghi"
+        r"|(?:ngay|lam|vao|toi|sang|chieu|dem|nghi) cn|cn (?:r|roi|vua|vua roi|tuan truoc|qua|truoc))\b")),
     # Monday to Friday are working days everywhere; Saturday depends on the company, so it is not read.
     ("thuong", re.compile(r"\b(?:ngay thuong|ngay lam viec binh thuong|ngay binh thuong|ngay lam viec|thu (?:2|3|4|5|6|hai|ba|tu|nam|sau)|t[2-6])\b")),
 )
 _NIGHT = re.compile(r"\b(?:ban dem|ca dem|lam dem|tang ca dem|dem|ca 3(?!\s*(?:tieng|gio|h|buoi|ngay|lan))|tu 22h?|sau 22h?)\b")
 _REGION = re.compile(r"\bvung\s*(?P<r>iv|iii|ii|i|1|2|3|4|mot|hai|ba|bon)\b")
 _HAZARD = re.compile(r"\b(?:nang nhoc|doc hai|nguy hiem|nang nhoc doc hai)\b")
+_NEGATION_BEFORE = re.compile(r"\b(?:khong|ko|k|chang|cha|khong phai|ko phai|chu khong)\s*(?:\w+\s*){0,4}$")
 _CONTRACT = (
     ("khong_xac_dinh_thoi_han", re.compile(r"\b(?:khong xac dinh thoi han|vo thoi han|khong thoi han|hd khong xac dinh)\b")),
     ("xac_dinh_thoi_han", re.compile(r"\b(?:xac dinh thoi han|co thoi han|hop dong \d+ nam|hd \d+ nam)\b")),
@@ -349,7 +350,9 @@ def _words(folded: str) -> Iterable[dict]:
     for m in _REGION.finditer(folded):
         yield _entity("region", _REGIONS[m.group("r")], m.start(), m.end())
     for m in _HAZARD.finditer(folded):
-        yield _entity("hazardous", True, m.start(), m.end())
+        # "không phải nặng nhọc độc hại": said, and denied
+        negated = _NEGATION_BEFORE.search(re.split(r"[.,;!?\n]", folded[max(0, m.start() - 30): m.start()])[-1])
+        yield _entity("hazardous", not negated, m.start(), m.end(), negated=bool(negated))
     for value, pattern in _CONTRACT:
         for m in pattern.finditer(folded):
             yield _entity("contract_type", value, m.start(), m.end())
@@ -370,6 +373,8 @@ def _places(folded: str, places: Mapping[str, str]) -> Iterable[dict]:
 def _entity(name: str, value, start: int, end: int, **extra) -> dict:
     entity = {"entity": name, "value": value, "start": start, "end": end, "extractor": EXTRACTOR}
     entity.update({k: v for k, v in extra.items() if v is not None and v is not False})
+    if value is False:
+        entity["value"] = False
     return entity
 
 
