@@ -10,8 +10,9 @@ from __future__ import annotations
 import logging
 import sys
 
+from bot import logs
 from bot.config import Settings
-from bot.runtime import Runtime
+from bot.runtime import Runtime, StartupError
 from bot.web.app import create_app
 
 __all__ = ["create_app"]
@@ -21,9 +22,12 @@ def main() -> None:
     from waitress import serve
 
     settings = Settings.load()
-    logging.basicConfig(level=getattr(logging, str(settings["LOG_LEVEL"]).upper(), logging.INFO),
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    runtime = Runtime(settings).prepare()
+    logs.configure(settings)
+    try:
+        runtime = Runtime(settings).prepare(strict=True)
+    except StartupError as exc:
+        print(f"Không khởi động được: {exc}", file=sys.stderr, flush=True)
+        sys.exit(2)
     app = create_app(runtime=runtime)
     runtime.start()
     host, port = settings["HOST"], int(settings["PORT"])

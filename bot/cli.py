@@ -327,11 +327,14 @@ def worker(ctx: _Context):
     import signal
     import threading
 
-    from .runtime import Runtime
+    from . import logs
+    from .runtime import Runtime, StartupError
 
-    runtime = Runtime(ctx.settings).prepare()
-    if runtime.db_error:
-        raise click.ClickException(runtime.db_error)
+    logs.configure(ctx.settings)
+    try:
+        runtime = Runtime(ctx.settings).prepare(strict=True)
+    except StartupError as exc:
+        raise click.ClickException(str(exc)) from None
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     _err(f"Tiến trình xử lý đang chạy (Redis: {ctx.settings['REDIS_URL']}). Nhấn Ctrl-C để dừng.")

@@ -13,9 +13,10 @@ import datetime as dt
 import logging
 
 from sqlalchemy import or_, select
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
-from .channels.base import MAX_INCOMING_TEXT, IncomingMessage
+from .channels.base import MAX_INCOMING_TEXT, IncomingMessage, clean_text
 from .storage import Database
 from .storage.models import InboxEvent, utcnow
 
@@ -30,7 +31,12 @@ class Inbox:
         self.clock = clock
 
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
-        """Store messages; returns the ids of the NEW rows (redeliveries are skipped)."""
+        """Store messages; returns the ids of the NEW rows (redeliveries are skipped).
+
+        Each message is stored in its own savepoint: one the database refuses is logged and
+        skipped (the platform would otherwise redeliver the whole batch forever), the others are
+        kept. A database that is down raises ``DatabaseUnavailable`` (the webhook answers 503 and
+        the platform redelivers)."""
         if not messages:
             return []
         now = self.clock()
@@ -38,7 +44,12 @@ class Inbox:
         with self.db.session() as session:
             for m in messages:
                 stmt = self.db.insert_ignoring(InboxEvent, _row(m, now), ["channel", "platform_message_id"])
-                row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                try:
+                    with session.begin_nested():
+                        row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                except (DataError, IntegrityError) as exc:
+                    logger.error("inbox: %s event refused by the database (%s); the other events are kept", m.channel, type(exc.orig).__name__)
+                    continue
                 if row_id is not None:
                     ids.append(row_id)
         return ids
@@ -97,12 +108,12 @@ class Inbox:
 def _row(m: IncomingMessage, now: dt.datetime) -> dict:
     return {
         "channel": m.channel,
-        "platform_message_id": m.message_id[:200],
-        "sender_id": m.sender_id[:200],
+        "platform_message_id": clean_text(m.message_id)[:200],
+        "sender_id": clean_text(m.sender_id)[:200],
         "kind": m.kind,
-        "text": m.text[:MAX_INCOMING_TEXT] if m.text is not None else None,
-        "payload": (m.payload or "")[:300] or None,
-        "display_name": (m.display_name or "")[:200] or None,
+        "text": clean_text(m.text)[:MAX_INCOMING_TEXT] if m.text is not None else None,
+        "payload": clean_text(m.payload or "")[:300] or None,
+        "display_name": clean_text(m.display_name or "")[:200] or None,
         "sent_at": m.sent_at,
         "received_at": now,
         "status": "pending",

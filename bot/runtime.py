@@ -23,7 +23,8 @@ from .engine import Engine
 from .handoff.notify import Notifier
 from .handoff.replies import OfficerReplies
 from .inbox import Inbox
-from .nlu.model import ModelError, ModelRegistry
+from .nlu import tokenize
+from .nlu.model import ModelError, ModelRegistry, NLUModel
 from .outbox import OutboxSender
 from .storage import Database, DatabaseUnavailable
 from .storage.tokens import DatabaseTokenStore
@@ -32,6 +33,10 @@ from .workers import Workers
 logger = logging.getLogger(__name__)
 
 MODEL_CHECK_SECONDS = 5.0
+
+
+class StartupError(RuntimeError):
+    """What stops ``python server.py`` or ``python -m bot worker`` from starting (Vietnamese)."""
 
 
 class Runtime:
@@ -61,16 +66,34 @@ class Runtime:
                                tick=self.reload_model_if_changed)
 
     # -- lifecycle --------------------------------------------------------------------------------
-    def prepare(self) -> Runtime:
-        """Bring the schema up to date and load the current model. A database that is down is
-        reported (``db_error``, ``/readyz``), not raised: the server still starts and says so."""
+    def prepare(self, strict: bool = False) -> Runtime:
+        """Bring the schema up to date, load the current model and the word segmenter.
+
+        ``strict`` (the server's and the worker's start): a database or Redis that cannot be reached,
+        or segmentation that does not work, raises ``StartupError`` with a clear message, and the
+        process exits non-zero. Otherwise (an app built by ``create_app(config)``) a database that is
+        down is reported on ``/readyz`` and the app still starts."""
         try:
             self.db.upgrade()
             self.db_error = None
         except DatabaseUnavailable as exc:
             self.db_error = str(exc)
             logger.error("%s", exc)
+            if strict:
+                raise StartupError(str(exc)) from None
+        if strict and self.settings["WORKER_MODE"] == "redis":
+            try:
+                self.workers.ping_redis()
+            except Exception as exc:  # noqa: BLE001 - any connection problem is reported the same way
+                raise StartupError(f"Không kết nối được Redis ({self.settings['REDIS_URL']}): {type(exc).__name__}") from None
         self.reload_model_if_changed(force=True)
+        if isinstance(self.engine.model, NLUModel):
+            try:
+                tokenize.warm_up()  # the segmenter is ready before the first message
+            except Exception as exc:  # noqa: BLE001
+                if strict:
+                    raise StartupError(f"Không tách từ tiếng Việt được: {exc}") from None
+                logger.error("word segmentation is not working: %s", exc)
         return self
 
     def init_app(self, app) -> None:

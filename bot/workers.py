@@ -52,6 +52,9 @@ class Workers:
             self._redis = redis.Redis.from_url(self.redis_url, socket_timeout=2, socket_connect_timeout=2)
         return self._redis
 
+    def ping_redis(self) -> None:
+        self._redis_client().ping()
+
     def notify_inbox(self) -> None:
         self._notify(self._inbox_wakes, INBOX_KEY)
 

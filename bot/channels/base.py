@@ -7,10 +7,28 @@ Adapters only translate. Incoming: platform payload -> ``IncomingMessage``. Outg
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 from typing import Protocol
 
 MAX_INCOMING_TEXT = 20_000  # stored as is up to this length; the NLU sees at most MAX_MESSAGE_CHARS
+
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
+
+
+def clean_text(value):
+    """Text that every database and encoder accepts: NUL removed, lone surrogates (invalid UTF-16
+    halves that JSON can carry as "\\ud800") replaced by U+FFFD. Non-strings pass through."""
+    if not isinstance(value, str):
+        return value
+    if "\x00" in value:
+        value = value.replace("\x00", "")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        value = _SURROGATE.sub("\ufffd", value)
+    return value
 
 
 def from_epoch_ms(ms) -> dt.datetime | None:

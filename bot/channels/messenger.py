@@ -45,7 +45,8 @@ def verify_signature(app_secret: str, raw_body: bytes, header: str | None) -> bo
     if not app_secret or not header or not header.startswith("sha256="):
         return False
     expected = hmac.new(app_secret.encode("utf-8"), raw_body, hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, header[len("sha256="):].strip().lower())
+    # bytes, not str: compare_digest refuses non-ASCII strings, and a forged header may carry any
+    return hmac.compare_digest(expected.encode("ascii"), header[len("sha256="):].strip().lower().encode("utf-8", "replace"))
 
 
 def parse_webhook(payload: dict) -> list[IncomingMessage]:

@@ -53,7 +53,8 @@ def expected_signature(app_id: str, raw_body: bytes, timestamp: str, oa_secret_k
 def verify_signature(app_id: str, oa_secret_key: str, raw_body: bytes, timestamp, header: str | None) -> bool:
     if not app_id or not oa_secret_key or not header or timestamp in (None, ""):
         return False
-    return hmac.compare_digest(expected_signature(app_id, raw_body, str(timestamp), oa_secret_key), header.strip())
+    expected = expected_signature(app_id, raw_body, str(timestamp), oa_secret_key)
+    return hmac.compare_digest(expected.encode("utf-8"), header.strip().encode("utf-8", "replace"))
 
 
 def parse_event(event: dict) -> IncomingMessage | None:

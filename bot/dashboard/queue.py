@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import Blueprint, g, render_template, request
 from sqlalchemy import func, or_, select
 
+from ..channels.base import clean_text
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket, utcnow
@@ -13,6 +14,7 @@ from .auth import login_required
 bp = Blueprint("queue", __name__)
 
 PAGE_SIZE = 100
+MAX_PAGE = 1_000_000
 MAX_PAGE_SIZE = 5000  # ?size=5000 shows a whole day's queue on one page
 QUEUE_COLUMNS = (Ticket.id, Ticket.code, Ticket.due_at, Ticket.priority, Ticket.channel, Ticket.topic, Ticket.status,
                  Ticket.assignee_id, func.substr(Ticket.question, 1, 140).label("question"), Ticket.resolved_at,
@@ -37,7 +39,7 @@ def _queue_query(args):
         stmt = stmt.where(Ticket.assignee_id.is_(None))
     elif assignee and assignee.isdigit():
         stmt = stmt.where(Ticket.assignee_id == int(assignee))
-    q = args.get("q", "").strip()
+    q = clean_text(args.get("q", "")).strip()
     if q:
         like = f"%{q[:100]}%"
         stmt = stmt.where(or_(Ticket.code.ilike(like), Ticket.question.ilike(like), Ticket.display_name.ilike(like)))
@@ -47,7 +49,7 @@ def _queue_query(args):
 @bp.get("/")
 @login_required
 def index():
-    page = max(1, request.args.get("page", 1, type=int))
+    page = min(max(1, request.args.get("page", 1, type=int)), MAX_PAGE)  # a huge page number is the last page, not an overflow
     size = min(max(request.args.get("size", PAGE_SIZE, type=int), 10), MAX_PAGE_SIZE)
     with current_runtime().db.read() as s:
         stmt = _queue_query(request.args)

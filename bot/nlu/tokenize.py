@@ -29,9 +29,10 @@ class Segmenter:
         if backend is None:
             from underthesea import word_tokenize as backend  # imported lazily: ~0.5 s
         self._backend = backend
-        # underthesea loads its CRF model lazily on first use and is not safe to call from
-        # several threads at once; calls are serialised (the GIL serialises them anyway).
-        self._lock = threading.Lock()
+        # underthesea loads its CRF model lazily into a module global on first use and is not safe
+        # to call from several threads at once: every instance shares one lock (two instances with
+        # their own locks once raced on that global: "'NoneType' object has no attribute 'process'").
+        self._lock = _BACKEND_LOCK
         self._cached = lru_cache(maxsize=cache_size)(self._segment_uncached)
 
     def __call__(self, text: str) -> list[str]:
@@ -52,15 +53,29 @@ class Segmenter:
         return tuple(w.replace(" ", "_") for w in words if w.strip())
 
 
+_BACKEND_LOCK = threading.Lock()
+_DEFAULT_LOCK = threading.Lock()
 _default: Segmenter | None = None
+WARM_UP_TEXT = "người lao động được nghỉ phép năm"
 
 
 def default_segmenter() -> Segmenter:
     """The process-wide segmenter (one cache for every model loaded in the process)."""
     global _default
-    if _default is None:
-        _default = Segmenter()
-    return _default
+    with _DEFAULT_LOCK:
+        if _default is None:
+            _default = Segmenter()
+        return _default
+
+
+def warm_up() -> None:
+    """Load the segmentation model now, before the first message (the runtime calls this when it
+    prepares); raises if segmentation does not work, instead of silently splitting on spaces."""
+    segmenter = default_segmenter()
+    with segmenter._lock:
+        words = segmenter._backend(WARM_UP_TEXT)
+    if not words or not any(" " in w for w in words):  # no compound word found: not segmenting
+        raise RuntimeError(f"word segmentation is not working (got {words!r})")
 
 
 def segment(text: str) -> list[str]:

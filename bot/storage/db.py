@@ -41,7 +41,9 @@ class Database:
         self.url = url
         parsed = make_url(url)
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
-        kwargs: dict = {"echo": echo, "pool_pre_ping": True}
+        # hide_parameters: a failed statement's exception text never quotes the values (a worker's
+        # message, a phone number), so it is safe to log.
+        kwargs: dict = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
@@ -137,7 +139,9 @@ class Database:
         try:
             yield session
         except (OperationalError, DBAPIError) as exc:
-            raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            raise
         finally:
             session.close()  # ends the transaction; loaded objects stay readable (detached, not expired)
 

@@ -9,12 +9,13 @@ from __future__ import annotations
 import logging
 
 from flask import Flask, jsonify, request
-from werkzeug.exceptions import HTTPException, InternalServerError
+from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
 from .. import dashboard
 from ..dashboard import error_pages
 from ..errors import APIError
 from ..nlu.model import ModelError
+from ..storage import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -47,6 +48,16 @@ def register_error_handlers(app: Flask) -> None:
     def _model_error(exc: ModelError):
         logger.error("model unavailable: %s", exc)
         return error_response(503, "model_unavailable", str(exc))
+
+    @app.errorhandler(DatabaseUnavailable)
+    def _database_down(exc: DatabaseUnavailable):
+        # Nothing was stored: a platform that gets 503 delivers the webhook again later.
+        logger.error("%s", exc)
+        if dashboard.serves(request.path):
+            return error_pages.render(ServiceUnavailable())
+        response = error_response(503, "database_unavailable", MESSAGES[503])
+        response.headers["Retry-After"] = "5"
+        return response
 
     @app.errorhandler(HTTPException)
     def _http_error(exc: HTTPException):

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import json
+
 from flask import Blueprint, jsonify, request
 
+from ..channels.base import clean_text
 from ..errors import APIError
 from ..runtime import current_runtime
 
@@ -12,11 +15,20 @@ bp = Blueprint("rasa_api", __name__)
 MAX_TEXT_CHARS = 10_000
 
 
-def json_body() -> dict:
-    body = request.get_json(silent=True)
+def load_json(raw: bytes) -> dict:
+    """A JSON object from a request body; 400 for anything else, including nesting so deep that
+    the parser gives up (RecursionError) and invalid UTF-8."""
+    try:
+        body = json.loads(raw.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError):
+        raise APIError("Nội dung không phải JSON hợp lệ.", 400, "invalid_json") from None
     if not isinstance(body, dict):
         raise APIError("Cần gửi một đối tượng JSON.", 400, "invalid_json")
     return body
+
+
+def json_body() -> dict:
+    return load_json(request.get_data(cache=True))
 
 
 def text_field(body: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
@@ -27,7 +39,7 @@ def text_field(body: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
         raise APIError(f"Trường '{name}' phải là chuỗi.", 400, "invalid_field")
     if len(value) > limit:
         raise APIError(f"Trường '{name}' dài quá {limit} ký tự.", 413, "too_long")
-    return value
+    return clean_text(value)
 
 
 @bp.post("/model/parse")

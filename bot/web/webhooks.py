@@ -7,7 +7,6 @@ accepted message is never lost; a forged or unsigned request gets 403 and stores
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 
 from flask import Blueprint, jsonify, request
@@ -16,7 +15,7 @@ from .. import outbox
 from ..channels import messenger, rest, zalo
 from ..errors import APIError
 from ..runtime import current_runtime
-from .rasa_api import json_body
+from .rasa_api import json_body, load_json
 
 logger = logging.getLogger(__name__)
 
@@ -30,16 +29,6 @@ def _enabled_runtime(channel: str, label: str):
     return runtime
 
 
-def _load_json(raw: bytes) -> dict:
-    try:
-        body = json.loads(raw.decode("utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError):
-        raise APIError("Nội dung không phải JSON hợp lệ.", 400, "invalid_json") from None
-    if not isinstance(body, dict):
-        raise APIError("Nội dung phải là một đối tượng JSON.", 400, "invalid_json")
-    return body
-
-
 # --- Facebook Messenger ------------------------------------------------------------------------
 
 
@@ -49,7 +38,9 @@ def facebook_verify():
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token", "")
     challenge = request.args.get("hub.challenge", "")
-    if mode == "subscribe" and settings["FACEBOOK_VERIFY_TOKEN"] and hmac.compare_digest(token, settings["FACEBOOK_VERIFY_TOKEN"]):
+    expected = settings["FACEBOOK_VERIFY_TOKEN"]
+    # bytes, not str: compare_digest refuses non-ASCII strings (a TypeError, once a 500)
+    if mode == "subscribe" and expected and hmac.compare_digest(token.encode("utf-8", "replace"), expected.encode("utf-8")):
         return challenge, 200, {"Content-Type": "text/plain; charset=utf-8"}
     raise APIError("Mã xác minh không đúng.", 403, "forbidden")
 
@@ -61,10 +52,10 @@ def facebook_event():
     if not messenger.verify_signature(runtime.settings["FACEBOOK_APP_SECRET"], raw, request.headers.get("X-Hub-Signature-256")):
         logger.warning("Messenger webhook with a missing or wrong signature rejected")
         raise APIError("Chữ ký không hợp lệ.", 403, "invalid_signature")
-    body = _load_json(raw)
+    body = load_json(raw)
     try:
         messages = messenger.parse_webhook(body)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, KeyError):  # the parser's own checks, and a safety net
         raise APIError("Không phải sự kiện Messenger của trang.", 400, "invalid_event") from None
     new = runtime.inbox.accept(messages)
     if new:
@@ -82,14 +73,14 @@ def zalo_event():
     raw = request.get_data(cache=False)
     # The signature covers the raw body and the event's own timestamp field, so the body has to be
     # read for the timestamp; nothing else from it is used before the check passes.
-    body = _load_json(raw)
+    body = load_json(raw)
     if not zalo.verify_signature(settings["ZALO_APP_ID"], settings["ZALO_OA_SECRET_KEY"], raw, body.get("timestamp"),
                                  request.headers.get("X-ZEvent-Signature")):
         logger.warning("Zalo webhook with a missing or wrong signature rejected")
         raise APIError("Chữ ký không hợp lệ.", 403, "invalid_signature")
     try:
         message = zalo.parse_event(body)
-    except ValueError:
+    except (ValueError, TypeError, AttributeError, KeyError):
         raise APIError("Không phải sự kiện Zalo OA.", 400, "invalid_event") from None
     if message is not None and runtime.inbox.accept([message]):
         runtime.workers.notify_inbox()
