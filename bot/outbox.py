@@ -1,84 +1,162 @@
 """Delivering replies: the outbox is drained to the platform Send APIs with retries.
 
-A row is *claimed* (status ``sending`` with a lease) in a short transaction, sent outside any
-transaction, then marked ``sent``, ``refused`` (window rules), ``failed`` (permanent error or too many
-attempts) or put back to ``pending`` with exponential backoff. A row whose lease expired (the process
-died mid-send) is claimed again. Replies to one recipient go out in order: a failed row holds back
-the later ones.
+A row is *claimed* (status ``sending``, leased by this process) in a short transaction, sent
+outside any transaction, and settled at once in its own transaction: ``sent``, ``refused`` (window
+rules), ``failed`` (permanent error or too many attempts), or back to ``pending`` with exponential
+backoff. Settling each row as soon as its send returns bounds the crash window: a process killed
+mid-run leaves at most one reply per sending thread delivered but not marked, and only that one
+can go out twice.
+
+Every sending process keeps a heartbeat row in ``processes``. Rows leased by a process that stopped
+(heartbeat older than ``STALE``, or, on the same host, a pid that no longer exists) are taken back
+at once by the next process that looks, not after the lease; the lease (``LEASE``) remains the
+backstop. Replies to one recipient go out in order (a failed row holds back the later ones), and
+sending threads are sharded by recipient: a platform call that hangs holds up one shard, not all.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
+import socket
+import threading
+import time
+import uuid
+import zlib
 from collections.abc import Callable
 
-from sqlalchemy import or_, select, update
+from sqlalchemy import and_, delete, or_, select, update
 
 from .channels.base import ChannelSender, DeliveryError, SendContext, TransientDeliveryError, WindowClosedError
 from .storage import Database
-from .storage.models import Conversation, OutboxMessage, utcnow
+from .storage.models import Conversation, OutboxMessage, Process, utcnow
 
 logger = logging.getLogger(__name__)
 
 LEASE = dt.timedelta(seconds=60)
+STALE = dt.timedelta(seconds=5)  # a process silent this long is taken for dead
+HEARTBEAT_EVERY = 1.0
 MAX_ATTEMPTS = 8
 MAX_BACKOFF = dt.timedelta(minutes=10)
+HELD_BACK = dt.timedelta(seconds=1)
 
 
 def backoff(attempts: int) -> dt.timedelta:
     return min(dt.timedelta(seconds=2 ** attempts), MAX_BACKOFF)
 
 
+def shard_of(recipient: str, shards: int) -> int:
+    return zlib.crc32(recipient.encode("utf-8", "replace")) % shards if shards > 1 else 0
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
 class OutboxSender:
-    def __init__(self, db: Database, senders: dict[str, ChannelSender], clock: Callable[[], dt.datetime] = utcnow):
+    def __init__(self, db: Database, senders: dict[str, ChannelSender], clock: Callable[[], dt.datetime] = utcnow,
+                 owner: str | None = None):
         self.db = db
         self.senders = senders
         self.clock = clock
+        self.host = socket.gethostname()[:150]
+        self.owner = owner or f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+        self._beat_lock = threading.Lock()
+        self._beat_at = 0.0
+        self.reclaimed = 0  # rows taken back from stopped processes (each may have been delivered once)
 
-    def _claim(self, limit: int) -> list[tuple[int, str, str, dict, SendContext]]:
-        """Lease due rows in one short transaction; returns what is needed to send them.
+    # -- liveness -----------------------------------------------------------------------------------
+    def heartbeat(self, force: bool = False) -> None:
+        """Say this process is alive (at most once a second); the first beat also forgets processes
+        of this host whose pid is gone, so their leased rows are taken back at once."""
+        with self._beat_lock:
+            first = self._beat_at == 0.0
+            if not force and not first and time.monotonic() - self._beat_at < HEARTBEAT_EVERY:
+                return
+            self._beat_at = time.monotonic()
+        now = self.clock()
+        with self.db.session() as session:
+            row = session.get(Process, self.owner)
+            if row is None:
+                session.add(Process(owner=self.owner, host=self.host, pid=os.getpid(), started_at=now, seen_at=now))
+            else:
+                row.seen_at = now
+            if first:
+                for other in session.scalars(select(Process).where(Process.host == self.host, Process.owner != self.owner)).all():
+                    if not _pid_alive(other.pid):
+                        session.delete(other)
+
+    def retire(self) -> None:
+        """On a clean stop: give back leased rows and remove the heartbeat, so nobody waits."""
+        with self.db.session() as session:
+            session.execute(update(OutboxMessage).where(OutboxMessage.status == "sending", OutboxMessage.lease_owner == self.owner)
+                            .values(status="pending", lease_owner=None, next_attempt_at=self.clock()))
+            session.execute(delete(Process).where(Process.owner == self.owner))
+
+    # -- claiming -----------------------------------------------------------------------------------
+    def _due(self, now: dt.datetime):
+        live = select(Process.owner).where(Process.seen_at >= now - STALE)
+        taken_back = and_(OutboxMessage.status == "sending",
+                          or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.lease_owner.is_(None),
+                              OutboxMessage.lease_owner.not_in(live)))
+        return and_(OutboxMessage.channel.in_(list(self.senders)),
+                    or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), taken_back))
+
+    def _claim(self, limit: int, shard: tuple[int, int]) -> list[tuple[int, str, str, dict, SendContext]]:
+        """Lease due rows of this shard in one short transaction; returns what is needed to send them.
 
         A row is left alone when an older reply to the same person is still waiting (order)."""
         now = self.clock()
+        k, n = shard
+        with self.db.read() as session:
+            candidates = session.execute(
+                select(OutboxMessage.id, OutboxMessage.recipient_id).where(self._due(now)).order_by(OutboxMessage.id).limit(limit * n * 2)
+            ).all()
+        ids = [row_id for row_id, recipient in candidates if shard_of(recipient, n) == k][:limit]
+        if not ids:
+            return []
         claimed = []
         with self.db.session() as session:
-            stmt = (
-                select(OutboxMessage)
-                .where(
-                    OutboxMessage.channel.in_(list(self.senders)),
-                    or_(OutboxMessage.status == "pending", OutboxMessage.status == "sending"),
-                    OutboxMessage.next_attempt_at <= now,
-                )
-                .order_by(OutboxMessage.id)
-                .limit(limit)
-            )
+            stmt = select(OutboxMessage).where(OutboxMessage.id.in_(ids), self._due(now)).order_by(OutboxMessage.id)
             if self.db.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = session.scalars(stmt).all()
             checked: dict[tuple[str, str], bool] = {}
+            taken_back = 0
             for row in rows:
                 key = (row.channel, row.recipient_id)
                 if key not in checked:
                     checked[key] = not self._earlier_unsent(session, row)
                 if not checked[key]:
                     continue
+                if row.status == "sending":
+                    taken_back += 1
                 row.status = "sending"
+                row.lease_owner = self.owner
                 row.next_attempt_at = now + LEASE
                 claimed.append((row.id, row.channel, row.recipient_id, dict(row.body), self._context(session, row, now)))
+        if taken_back:
+            self.reclaimed += taken_back
+            logger.warning("took back %s replies leased by a stopped process; a reply in flight at the stop may go out twice", taken_back)
         return claimed
 
-    def send_due(self, limit: int = 50) -> int:
-        """Send what is due; returns how many rows were settled (sent, refused or failed)."""
-        claimed = self._claim(limit)
-        if not claimed:
-            return 0
-        results: list[tuple[int, object]] = []
+    # -- sending --------------------------------------------------------------------------------------
+    def send_due(self, limit: int = 10, shard: tuple[int, int] = (0, 1)) -> int:
+        """Send what is due in this shard; returns how many rows were settled (sent, refused or failed)."""
+        claimed = self._claim(limit, shard)
+        settled = 0
         failed_recipients: set[tuple[str, str]] = set()
         for row_id, channel, recipient, body, ctx in claimed:
             key = (channel, recipient)
             if key in failed_recipients:
-                results.append((row_id, None))  # keep the order: wait for the failed one
+                self._settle(row_id, None)  # keep the order: wait for the failed one
                 continue
             try:
                 outcome = self.senders[channel].send(recipient, body, ctx)
@@ -89,8 +167,8 @@ class OutboxSender:
                 outcome = TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__)
             if isinstance(outcome, DeliveryError) and outcome.retryable:
                 failed_recipients.add(key)
-            results.append((row_id, outcome))
-        return self._settle(results)
+            settled += self._settle(row_id, outcome)
+        return settled
 
     def _context(self, session, row: OutboxMessage, now: dt.datetime) -> SendContext:
         conv = session.get(Conversation, row.conversation_id) if row.conversation_id else None
@@ -112,42 +190,40 @@ class OutboxSender:
             ).limit(1)
         ) is not None
 
-    def _settle(self, results) -> int:
-        """Record every send result of a batch in one transaction (plain UPDATEs, no reads)."""
+    def _settle(self, row_id: int, outcome) -> int:
+        """Record one send result at once, in its own short transaction; 1 if the row is settled."""
         now = self.clock()
-        settled = 0
+        row = OutboxMessage.__table__.c
+        stmt = update(OutboxMessage).where(row.id == row_id, row.lease_owner == self.owner)
         with self.db.session() as session:
-            for row_id, outcome in results:
-                row = OutboxMessage.__table__.c
-                stmt = update(OutboxMessage).where(row.id == row_id)
-                if outcome is None:  # held back behind a failed reply to the same person
-                    session.execute(stmt.values(status="pending", next_attempt_at=now + dt.timedelta(seconds=1)))
-                    continue
-                if not isinstance(outcome, DeliveryError):
-                    session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1,
-                                                platform_message_id=outcome.platform_message_id, last_error=None))
-                    conv_id = session.scalar(select(row.conversation_id).where(row.id == row_id))
-                    if conv_id is not None:
-                        c = Conversation.__table__.c
-                        session.execute(update(Conversation).where(c.id == conv_id)
-                                        .values(replies_since_user_message=c.replies_since_user_message + 1))
-                    settled += 1
-                    continue
-                error = outcome.reason + (f" ({outcome.detail})" if outcome.detail else "")
-                attempts = session.scalar(select(row.attempts).where(row.id == row_id)) + 1
-                if isinstance(outcome, WindowClosedError):
-                    values = {"status": "refused"}
-                    logger.warning("outbox %s refused: %s", row_id, outcome.detail or outcome.reason)
-                    settled += 1
-                elif outcome.retryable and attempts < MAX_ATTEMPTS:
-                    values = {"status": "pending", "next_attempt_at": now + backoff(attempts)}
-                    logger.warning("outbox %s will retry (attempt %s): %s", row_id, attempts, outcome.detail or outcome.reason)
-                else:
-                    values = {"status": "failed"}
-                    logger.error("outbox %s failed: %s", row_id, outcome.detail or outcome.reason)
-                    settled += 1
-                session.execute(stmt.values(attempts=attempts, last_error=error, **values))
-        return settled
+            if outcome is None:  # held back behind a failed reply to the same person
+                session.execute(stmt.values(status="pending", lease_owner=None, next_attempt_at=now + HELD_BACK))
+                return 0
+            if not isinstance(outcome, DeliveryError):
+                session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1, lease_owner=None,
+                                            platform_message_id=outcome.platform_message_id, last_error=None))
+                conv_id = session.scalar(select(row.conversation_id).where(row.id == row_id))
+                if conv_id is not None:
+                    c = Conversation.__table__.c
+                    session.execute(update(Conversation).where(c.id == conv_id)
+                                    .values(replies_since_user_message=c.replies_since_user_message + 1))
+                return 1
+            error = outcome.reason + (f" ({outcome.detail})" if outcome.detail else "")
+            attempts = (session.scalar(select(row.attempts).where(row.id == row_id)) or 0) + 1
+            settled = 0
+            if isinstance(outcome, WindowClosedError):
+                values = {"status": "refused"}
+                logger.warning("outbox %s refused: %s", row_id, outcome.detail or outcome.reason)
+                settled = 1
+            elif outcome.retryable and attempts < MAX_ATTEMPTS:
+                values = {"status": "pending", "next_attempt_at": now + backoff(attempts)}
+                logger.warning("outbox %s will retry (attempt %s): %s", row_id, attempts, outcome.detail or outcome.reason)
+            else:
+                values = {"status": "failed"}
+                logger.error("outbox %s failed: %s", row_id, outcome.detail or outcome.reason)
+                settled = 1
+            session.execute(stmt.values(attempts=attempts, last_error=error, lease_owner=None, **values))
+            return settled
 
 
 def pull(db: Database, channel: str, recipient_id: str, after: int, limit: int = 50) -> list[dict]:

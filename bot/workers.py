@@ -26,6 +26,9 @@ SWEEP_SECONDS = 1.0
 # batch (~11 ms per event) would hold finished replies back for a second under load.
 WORKER_BATCH = 10
 INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay in order
+# Sending threads, sharded by recipient (order per person is kept): a Send API call that hangs
+# until the HTTP timeout holds up one shard, not every reply.
+OUTBOX_THREADS = 4
 
 
 class Workers:
@@ -40,7 +43,7 @@ class Workers:
         self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
-        self._outbox_wake = threading.Event()
+        self._outbox_wakes = [threading.Event() for _ in range(OUTBOX_THREADS)]
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -59,7 +62,7 @@ class Workers:
         self._notify(self._inbox_wakes, INBOX_KEY)
 
     def notify_outbox(self) -> None:
-        self._notify([self._outbox_wake], OUTBOX_KEY)
+        self._notify(self._outbox_wakes, OUTBOX_KEY)
 
     def _notify(self, events: list[threading.Event], key: str) -> None:
         if self.mode == "redis":
@@ -83,9 +86,11 @@ class Workers:
             self.notify_outbox()
         return done
 
-    def run_outbox_once(self) -> int:
+    def run_outbox_once(self, shard: tuple[int, int] = (0, 1)) -> int:
         try:
-            return self.outbox.send_due()
+            if shard[0] == 0:
+                self.outbox.heartbeat()
+            return self.outbox.send_due(shard=shard)
         except Exception:  # noqa: BLE001
             logger.exception("outbox round failed")
             return 0
@@ -94,7 +99,12 @@ class Workers:
         """Process inbox and outbox until nothing is left that is due now (tests, CLI)."""
         for _ in range(rounds):
             inbox = self.run_inbox_once()
-            outbox = self.run_outbox_once()
+            outbox = 0
+            while True:
+                sent = self.run_outbox_once()
+                outbox += sent
+                if not sent:
+                    break
             if not inbox and not outbox:
                 return
 
@@ -105,12 +115,22 @@ class Workers:
         self._stop.clear()
         loops = [(f"inbox-worker-{k}", self._inbox_wakes[k], lambda k=k: self.run_inbox_once((k, INBOX_THREADS)))
                  for k in range(INBOX_THREADS)]
-        loops.append(("outbox-worker", self._outbox_wake, self.run_outbox_once))
+        loops += self._outbox_loops()
         for name, wake, work in loops:
             thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
         logger.info("background workers started (thread mode)")
+
+    def _outbox_loops(self):
+        return [(f"outbox-worker-{k}", self._outbox_wakes[k], lambda k=k: self.run_outbox_once((k, OUTBOX_THREADS)))
+                for k in range(OUTBOX_THREADS)]
+
+    def _start_outbox_threads(self) -> None:
+        for name, wake, work in self._outbox_loops():
+            thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
+            thread.start()
+            self._threads.append(thread)
 
     def _loop(self, wake: threading.Event, work) -> None:
         while not self._stop.is_set():
@@ -122,27 +142,37 @@ class Workers:
                 pass
 
     def stop(self, timeout: float = 5.0) -> None:
+        """Stop the loops after the work in hand (SIGTERM drains), then hand back leased rows."""
         self._stop.set()
-        for event in (*self._inbox_wakes, self._outbox_wake):
+        for event in (*self._inbox_wakes, *self._outbox_wakes):
             event.set()
         for thread in self._threads:
             thread.join(timeout)
         self._threads.clear()
+        if self.mode != "none":
+            try:
+                self.outbox.retire()
+            except Exception:  # noqa: BLE001 - the database may be gone; the heartbeat then goes stale
+                logger.warning("could not hand back leased replies at stop")
 
     def run_forever(self, stop: threading.Event | None = None) -> None:
         """The ``python -m bot worker`` loop for WORKER_MODE=redis."""
         stop = stop or self._stop
         client = self._redis_client()
         logger.info("worker started, waiting on Redis %s", self.redis_url)
-        while not stop.is_set():
-            try:
-                client.brpop([INBOX_KEY, OUTBOX_KEY], timeout=SWEEP_SECONDS)
-            except Exception as exc:  # noqa: BLE001 - keep sweeping the database without Redis
-                logger.warning("Redis unavailable (%s); sweeping the database only", type(exc).__name__)
-                time.sleep(SWEEP_SECONDS)
-            # Inbox and outbox take turns, so replies go out while new messages keep arriving.
+        self._stop.clear()
+        self._start_outbox_threads()  # replies go out on their own threads while this one reads the inbox
+        try:
             while not stop.is_set():
-                worked = self.run_inbox_once(limit=WORKER_BATCH)
-                worked += self.run_outbox_once()
-                if not worked:
-                    break
+                try:
+                    client.brpop([INBOX_KEY, OUTBOX_KEY], timeout=SWEEP_SECONDS)
+                except Exception as exc:  # noqa: BLE001 - keep sweeping the database without Redis
+                    logger.warning("Redis unavailable (%s); sweeping the database only", type(exc).__name__)
+                    time.sleep(SWEEP_SECONDS)
+                for event in self._outbox_wakes:
+                    event.set()
+                while not stop.is_set() and self.run_inbox_once(limit=WORKER_BATCH):
+                    for event in self._outbox_wakes:
+                        event.set()
+        finally:
+            self.stop()

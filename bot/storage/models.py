@@ -147,6 +147,8 @@ class OutboxMessage(Base):
     platform_message_id: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+    # The process that leased the row (status "sending"); a dead owner's rows are taken back at once.
+    lease_owner: Mapped[str | None] = mapped_column(String(80))
 
 
 class Officer(Base):
@@ -270,3 +272,15 @@ class Notification(Base):
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     sent_at: Mapped[dt.datetime | None]
+
+
+class Process(Base):
+    """A running server or worker process that sends replies (its heartbeat is ``seen_at``)."""
+
+    __tablename__ = "processes"
+
+    owner: Mapped[str] = mapped_column(String(80), primary_key=True)
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
