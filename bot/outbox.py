@@ -37,13 +37,15 @@ logger = logging.getLogger(__name__)
 LEASE = dt.timedelta(seconds=60)
 STALE = dt.timedelta(seconds=5)  # a process silent this long is taken for dead
 HEARTBEAT_EVERY = 1.0
-MAX_ATTEMPTS = 8
+MAX_ATTEMPTS = 10  # 0.5 + 1 + 2 + … s: the last try is about 4 minutes after the first failure
 MAX_BACKOFF = dt.timedelta(minutes=10)
 HELD_BACK = dt.timedelta(seconds=1)
 
 
 def backoff(attempts: int) -> dt.timedelta:
-    return min(dt.timedelta(seconds=2 ** attempts), MAX_BACKOFF)
+    """Wait before try ``attempts + 1``: 0.5 s, 1 s, 2 s, 4 s… A reply held up holds up the
+    person's later replies too (order), so the first retries come quickly."""
+    return min(dt.timedelta(seconds=0.5 * 2 ** max(0, attempts - 1)), MAX_BACKOFF)
 
 
 def shard_of(recipient: str, shards: int) -> int:

@@ -22,6 +22,7 @@ logger = logging.getLogger(__name__)
 INBOX_KEY = "congdoan:wake:inbox"
 OUTBOX_KEY = "congdoan:wake:outbox"
 SWEEP_SECONDS = 1.0
+OUTBOX_SWEEP_SECONDS = 0.5  # retries are due after 0.5 s, 1 s, 2 s…
 # Inbox events a `python -m bot worker` handles before it sends the replies that are ready: a big
 # batch (~11 ms per event) would hold finished replies back for a second under load.
 WORKER_BATCH = 10
@@ -115,11 +116,11 @@ class Workers:
         self._stop.clear()
         loops = [(f"inbox-worker-{k}", self._inbox_wakes[k], lambda k=k: self.run_inbox_once((k, INBOX_THREADS)))
                  for k in range(INBOX_THREADS)]
-        loops += self._outbox_loops()
         for name, wake, work in loops:
             thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
+        self._start_outbox_threads()
         logger.info("background workers started (thread mode)")
 
     def _outbox_loops(self):
@@ -128,13 +129,13 @@ class Workers:
 
     def _start_outbox_threads(self) -> None:
         for name, wake, work in self._outbox_loops():
-            thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
+            thread = threading.Thread(target=self._loop, args=(wake, work, OUTBOX_SWEEP_SECONDS), name=name, daemon=True)
             thread.start()
             self._threads.append(thread)
 
-    def _loop(self, wake: threading.Event, work) -> None:
+    def _loop(self, wake: threading.Event, work, sweep: float = SWEEP_SECONDS) -> None:
         while not self._stop.is_set():
-            wake.wait(SWEEP_SECONDS)
+            wake.wait(sweep)
             wake.clear()
             if self._stop.is_set():
                 break

@@ -1,0 +1,280 @@
+"""Messenger under Send API faults and a crash: delivered, not lost, not answered twice. Prints figures.
+
+Usage:
+    .venv/bin/python benchmarks/faults.py [--users 60] [--per-user 10] [--rate 20]
+        [--fail500 0.10] [--fail429 0.05] [--hang 0.02] [--kill-after 10] [--kill server|worker]
+        [--database-url URL] [--workers N]
+
+Starts `python server.py` (and N `python -m bot worker` processes with WORKER_MODE=redis when
+--workers is given) against a local fake Graph API that fails a share of Send API calls with 500,
+with 429, or hangs past the HTTP timeout. Each of --users workers sends --per-user messages (one
+reply each) at --rate messages/s in total, signed like Facebook. After --kill-after seconds the
+server (or one worker) is killed with SIGKILL and restarted on the same database within about
+2 s; webhooks refused meanwhile are redelivered, as the platform does.
+
+Prints: accepted messages, replies delivered, lost (no reply), duplicated (more replies than
+messages for a user), replies out of order, end-to-end latency (webhook first sent -> reply
+accepted by the fake Send API) p50/p95/p99/max, how long after the last message everything was
+delivered, and the CPU time of the server and worker processes per message.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import hmac
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections import defaultdict
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import httpx
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from tests.browser import free_port  # noqa: E402
+from tests.fakes.servers import FakeGraph  # noqa: E402
+
+SECRET = "bench-secret"
+HTTP_TIMEOUT = 2.0
+# Messages that get exactly one reply each, whatever came before.
+TEXTS = ["xin chào", "cảm ơn ad", "chào bạn", "cám ơn nhiều", "xin chào ad"]
+GREETINGS = {"xin chào", "chào bạn", "xin chào ad"}
+
+
+def pct(values, q):
+    values = sorted(values)
+    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
+
+
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU of a process (and its reaped children) from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    ticks = os.sysconf("SC_CLK_TCK")
+    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
+
+
+class FaultyGraph(FakeGraph):
+    def __init__(self, fail500: float, fail429: float, hang: float, seed: int = 7):
+        super().__init__()
+        self.p500, self.p429, self.phang = fail500, fail429, hang
+        self.rng = random.Random(seed)
+        self.delivered: dict[str, list[tuple[float, str]]] = defaultdict(list)
+        self.faults_injected = defaultdict(int)
+        self.glock = threading.Lock()
+
+    def respond(self, rec):
+        body = rec.json()
+        if "message" not in body:
+            return super().respond(rec)
+        with self.glock:
+            r = self.rng.random()
+        if r < self.phang:
+            self.faults_injected["hang"] += 1
+            time.sleep(HTTP_TIMEOUT + 1.0)  # the server gives up first: not delivered
+            return 500, {"error": {"message": "timeout"}}
+        if r < self.phang + self.p500:
+            self.faults_injected["500"] += 1
+            return 500, {"error": {"message": "injected", "code": 2}}
+        if r < self.phang + self.p500 + self.p429:
+            self.faults_injected["429"] += 1
+            return 429, {"error": {"message": "rate", "code": 4}}
+        with self.glock:
+            self.delivered[body["recipient"]["id"]].append((time.perf_counter(), body["message"].get("text", "")))
+        return super().respond(rec)
+
+
+def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            raise SystemExit("server exited: " + (proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""))
+        try:
+            if httpx.get(base + "/readyz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise SystemExit("server did not become ready")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--users", type=int, default=60)
+    parser.add_argument("--per-user", type=int, default=10)
+    parser.add_argument("--rate", type=float, default=20.0)
+    parser.add_argument("--fail500", type=float, default=0.10)
+    parser.add_argument("--fail429", type=float, default=0.05)
+    parser.add_argument("--hang", type=float, default=0.02)
+    parser.add_argument("--kill-after", type=float, default=10.0, help="seconds into the run; 0: no kill")
+    parser.add_argument("--kill", choices=("server", "worker"), default="server")
+    parser.add_argument("--database-url", default="")
+    parser.add_argument("--workers", type=int, default=0)
+    parser.add_argument("--drain-timeout", type=float, default=120.0)
+    args = parser.parse_args()
+
+    graph = FaultyGraph(args.fail500, args.fail429, args.hang)
+    tmp = tempfile.mkdtemp(prefix="faults-")
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "redis" if args.workers else "thread",
+           "LOG_LEVEL": "ERROR", "INSTANCE_DIR": tmp, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
+           "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
+           "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8", "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT)}
+    if args.database_url.startswith("postgresql"):
+        from bot.storage import Database
+
+        Database(args.database_url).drop_all()
+    if args.workers:
+        import redis
+
+        redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0")).delete("congdoan:wake:inbox", "congdoan:wake:outbox")
+
+    def start_server():
+        return subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+    def start_worker():
+        return subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=subprocess.DEVNULL)
+
+    cpu_used = 0.0  # CPU of processes that were killed
+    server = start_server()
+    wait_ready(base, server)
+    workers = [start_worker() for _ in range(args.workers)]
+    time.sleep(3 if workers else 0.5)
+
+    total = args.users * args.per_user
+    first_sent: dict[tuple[str, int], float] = {}
+    accepted: dict[str, int] = defaultdict(int)
+    redeliveries = 0
+    lock = threading.Lock()
+    client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
+    cpu_before = {p.pid: cpu_seconds(p.pid) for p in [server, *workers]}
+    user_locks = defaultdict(threading.Lock)
+
+    def deliver(user: str, seq: int) -> None:
+        """Post until the server accepts (the platform redelivers refused webhooks)."""
+        nonlocal redeliveries
+        body = {"object": "page", "entry": [{"id": "PAGE", "time": 1, "messaging": [{
+            "sender": {"id": user}, "recipient": {"id": "PAGE"}, "timestamp": int(time.time() * 1000),
+            "message": {"mid": f"mid-{user}-{seq}", "text": TEXTS[seq % len(TEXTS)]}}]}]}
+        raw = json.dumps(body).encode()
+        sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
+        with lock:
+            first_sent[(user, seq)] = time.perf_counter()
+        for _attempt in range(600):
+            try:
+                r = client.post(base + "/webhooks/facebook/webhook", content=raw,
+                                headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
+                if r.status_code == 200:
+                    with lock:
+                        accepted[user] += 1
+                    return
+            except httpx.HTTPError:
+                pass
+            with lock:
+                redeliveries += 1
+            time.sleep(0.2)
+
+    def send_user(user: str, seq: int) -> None:
+        with user_locks[user]:  # one person's messages arrive in order
+            deliver(user, seq)
+
+    killed_at = None
+    restarted_at = None
+    start = time.perf_counter()
+    print(f"{total} messages from {args.users} users at {args.rate:.0f}/s; Send API faults: 500 {args.fail500:.0%}, "
+          f"429 {args.fail429:.0%}, hang {args.hang:.0%}; kill: {args.kill + ' after ' + str(args.kill_after) + ' s' if args.kill_after else 'none'}",
+          flush=True)
+    with ThreadPoolExecutor(max_workers=64) as pool:
+        for i in range(total):
+            target = start + i / args.rate
+            delay = target - time.perf_counter()
+            if delay > 0:
+                time.sleep(delay)
+            if args.kill_after and killed_at is None and time.perf_counter() - start >= args.kill_after:
+                victim = server if args.kill == "server" or not workers else workers[0]
+                cpu_used += cpu_seconds(victim.pid) - cpu_before.pop(victim.pid, 0.0)
+                victim.send_signal(signal.SIGKILL)
+                victim.wait()
+                killed_at = time.perf_counter()
+
+                def restart(victim=victim):
+                    nonlocal server, restarted_at
+                    time.sleep(1.5)
+                    if victim is server:
+                        server = start_server()
+                        cpu_before[server.pid] = 0.0
+                    else:
+                        w = start_worker()
+                        workers[0] = w
+                        cpu_before[w.pid] = 0.0
+                    restarted_at = time.perf_counter()
+
+                threading.Thread(target=restart, daemon=True).start()
+            pool.submit(send_user, f"user-{i % args.users}", i // args.users)
+    last_sent = time.perf_counter()
+
+    deadline = time.monotonic() + args.drain_timeout
+    done_at = None
+    while time.monotonic() < deadline:
+        with graph.glock:
+            got = sum(min(len(graph.delivered[u]), accepted[u]) for u in accepted)
+        if got >= sum(accepted.values()):
+            done_at = time.perf_counter()
+            break
+        time.sleep(0.1)
+    time.sleep(3)  # late duplicates
+
+    procs = [server, *workers]
+    cpu_total = cpu_used + sum(cpu_seconds(p.pid) - cpu_before.get(p.pid, 0.0) for p in procs if p.poll() is None)
+    n_accepted = sum(accepted.values())
+    e2e, lost, duplicated, out_of_order = [], 0, 0, 0
+    with graph.glock:
+        for user, count in accepted.items():
+            replies = graph.delivered[user]
+            lost += max(0, count - len(replies))
+            duplicated += max(0, len(replies) - count)
+            for seq, (at, text) in enumerate(replies[:count]):
+                if (user, seq) in first_sent:
+                    e2e.append((at - first_sent[(user, seq)]) * 1000)
+                if (TEXTS[seq % len(TEXTS)] in GREETINGS) != text.startswith("Chào bạn"):
+                    out_of_order += 1
+    print(f"accepted {n_accepted} of {total} messages ({redeliveries} webhook deliveries refused and redelivered)")
+    print(f"Send API faults injected: {dict(graph.faults_injected)}")
+    print(f"lost: {lost}, duplicated: {duplicated}, replies of the wrong kind for their position (order): {out_of_order}")
+    print(f"end to end: p50 {pct(e2e, 0.5) / 1000:.2f} s, p95 {pct(e2e, 0.95) / 1000:.2f} s, p99 {pct(e2e, 0.99) / 1000:.2f} s, "
+          f"max {max(e2e) / 1000 if e2e else float('nan'):.2f} s")
+    if killed_at:
+        print(f"killed {args.kill} at {killed_at - start:.1f} s, restarted at {(restarted_at or killed_at) - start:.1f} s")
+    if done_at:
+        print(f"everything delivered {done_at - last_sent:.1f} s after the last message was sent")
+    else:
+        print(f"NOT everything delivered within {args.drain_timeout:.0f} s after the last message")
+    print(f"CPU (server{' + workers' if workers else ''}, killed processes included): {cpu_total:.1f} s, "
+          f"{1000 * cpu_total / max(1, n_accepted):.1f} ms per message")
+    for p in procs:
+        if p.poll() is None:
+            p.send_signal(signal.SIGTERM)
+    for p in procs:
+        try:
+            p.wait(10)
+        except subprocess.TimeoutExpired:
+            p.kill()
+    graph.close()
+
+
+if __name__ == "__main__":
+    main()
