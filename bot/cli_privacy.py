@@ -58,7 +58,7 @@ def person():
     """Dữ liệu của một người lao động: xuất bản sao, xóa theo yêu cầu."""
 
 
-_channel = click.option("--channel", required=True, help="Kênh: messenger, zalo, web, rest…")
+_channel = click.option("--channel", required=True, help="Kênh: messenger, zalo hoặc web (trò chuyện trên trang web và REST).")
 _user = click.option("--user", "user_id", required=True, help="Mã người dùng trên kênh đó (PSID Messenger, user id Zalo…).")
 
 
