@@ -137,11 +137,16 @@ def purge(db: Database, older_than_days: int, now: dt.datetime | None = None, dr
         if not dry_run:
             for ticket in rows:
                 _anonymise_ticket(ticket, REDACTED)
+        # Queue rows: done ones, except those of a worker whose ticket is still open.
         counts["inbox_events"] = _count_or_update(session, InboxEvent, and_(
             InboxEvent.status.in_(DONE_INBOX), InboxEvent.received_at < cutoff, InboxEvent.sender_id.not_like(ANON_PREFIX + "%"),
+            ~select(Ticket.id).where(Ticket.channel == InboxEvent.channel, Ticket.user_id == InboxEvent.sender_id,
+                                     Ticket.status.in_(OPEN_STATUSES)).exists(),
         ), {"text": None, "payload": None, "display_name": None, "sender_id": ANON_PREFIX}, dry_run)
         counts["outbox_messages"] = _count_or_update(session, OutboxMessage, and_(
             OutboxMessage.status.in_(DONE_OUTBOX), OutboxMessage.created_at < cutoff, OutboxMessage.recipient_id.not_like(ANON_PREFIX + "%"),
+            ~select(Ticket.id).where(Ticket.channel == OutboxMessage.channel, Ticket.user_id == OutboxMessage.recipient_id,
+                                     Ticket.status.in_(OPEN_STATUSES)).exists(),
         ), {"body": {"text": REDACTED, "buttons": []}, "recipient_id": ANON_PREFIX}, dry_run)
         conversations = session.scalars(select(Conversation).where(
             func.coalesce(Conversation.last_activity_at, Conversation.created_at) < cutoff,

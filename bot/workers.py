@@ -26,11 +26,12 @@ SWEEP_SECONDS = 1.0
 # batch (~11 ms per event) would hold finished replies back for a second under load.
 WORKER_BATCH = 10
 INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay in order
+MAINTENANCE_SECONDS = 3600.0  # how often the daily jobs (the retention purge) check whether they are due
 
 
 class Workers:
     def __init__(self, dialogue: Dialogue, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
-                 tick=None):
+                 tick=None, maintenance=None):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
         self.dialogue = dialogue
@@ -38,6 +39,8 @@ class Workers:
         self.mode = mode
         self.redis_url = redis_url
         self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
+        self.maintenance = maintenance  # called about hourly; decides itself whether a daily job is due
+        self._maintenance_at = time.monotonic() + 60  # first check a minute after start
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
         self._outbox_wake = threading.Event()
@@ -87,6 +90,16 @@ class Workers:
             logger.exception("outbox round failed")
             return 0
 
+    def run_maintenance_if_due(self) -> bool:
+        if self.maintenance is None or time.monotonic() < self._maintenance_at:
+            return False
+        self._maintenance_at = time.monotonic() + MAINTENANCE_SECONDS
+        try:
+            self.maintenance()
+        except Exception:  # noqa: BLE001 - logged; tried again at the next check
+            logger.exception("maintenance failed")
+        return False
+
     def drain(self, rounds: int = 20) -> None:
         """Process inbox and outbox until nothing is left that is due now (tests, CLI)."""
         for _ in range(rounds):
@@ -103,6 +116,7 @@ class Workers:
         loops = [(f"inbox-worker-{k}", self._inbox_wakes[k], lambda k=k: self.run_inbox_once((k, INBOX_THREADS)))
                  for k in range(INBOX_THREADS)]
         loops.append(("outbox-worker", self._outbox_wake, self.run_outbox_once))
+        loops.append(("maintenance", threading.Event(), self.run_maintenance_if_due))
         for name, wake, work in loops:
             thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
             thread.start()
@@ -141,5 +155,6 @@ class Workers:
             while not stop.is_set():
                 worked = self.run_inbox_once(limit=WORKER_BATCH)
                 worked += self.run_outbox_once()
+                self.run_maintenance_if_due()
                 if not worked:
                     break
