@@ -175,12 +175,12 @@ class Dialogue:
             {"channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
              "followed": True, "created_at": now},
             ["channel", "user_id"],
-        ))
+        ).returning(Conversation.id)).first()  # a row only if this event created the conversation
         stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
         if self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()  # one event per conversation at a time
         conv = session.scalars(stmt).one()
-        if created.rowcount:  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
+        if created is not None:  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
             conv.slots = {PRIVACY_NOTICE_SLOT: True}
         if event.display_name:
             conv.display_name = event.display_name
