@@ -479,3 +479,8 @@ def faq_export(ctx: _Context):
         return
     click.echo(f"Đã xuất {export.count} đề xuất vào {export.faq_path} và {export.nlu_path}.")
     _err("Cần bổ sung căn cứ pháp lý và ít nhất 30 câu ví dụ cho mỗi mục, rồi chạy: python -m bot validate && python -m bot train")
+
+
+# --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main)
+
+from . import cli_privacy  # noqa: E402, F401

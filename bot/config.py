@@ -54,6 +54,8 @@ SETTINGS: tuple[Setting, ...] = (
     # --- dialogue
     Setting("SLA_HOURS", 24, "Hours an officer has to answer a handed-off question", int),
     Setting("CONVERSATION_TIMEOUT_MINUTES", 60, "A conversation's dialogue state expires after this much inactivity", int),
+    # --- personal data
+    Setting("RETENTION_DAYS", 365, "Days personal data is kept after a question is closed; a daily purge anonymises older data (0: never)", int),
     # --- organisation (placeholders in FAQ answers)
     Setting("ORG_NAME", "Liên đoàn Lao động tỉnh", "Full name of the union, {org_name} in answers"),
     Setting("ORG_SHORT_NAME", "LĐLĐ tỉnh", "Short name, {org_short_name}"),

@@ -44,6 +44,10 @@ _NUMBER_RE = re.compile(r"^\s*(\d)\s*[.)]?\s*$")
 _STATUS_WORDS = re.compile(r"^\s*(trạng thái|trang thai|status|tình trạng phiếu|tinh trang phieu)\s*[?.!]*\s*$", re.IGNORECASE)
 # Slots kept in the conversation between messages.
 PERSISTENT_SLOTS = ("last_faq_id", "clarify_options", "last_question", "form")
+# "xóa dữ liệu" (the privacy notice tells workers to send it) goes to an officer, who runs `python -m bot person delete`.
+_PRIVACY_WORDS = re.compile(r"^\s*(xóa|xoá|xoa) (dữ liệu|du lieu)( của (tôi|em|mình|toi|minh))?\s*[.!]*\s*$", re.IGNORECASE)
+# Set on a conversation created by the current event: its replies start with the privacy notice.
+PRIVACY_NOTICE_SLOT = "privacy_notice_due"
 # What the transcript shows for events without text.
 _DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]", "unfollow": "[bỏ quan tâm OA]"}
 
@@ -144,7 +148,10 @@ class Dialogue:
         if ticket is not None:
             incoming.ticket_id = ticket.id
 
+        notice_due = slots.pop(PRIVACY_NOTICE_SLOT, False)  # not a PERSISTENT_SLOT: _save_state drops it after this turn
         turn = self.engine.act(understood, {**slots, **ticket_slots}, sender_id=conv.user_id)
+        if notice_due:
+            self._add_privacy_notice(turn)
         if not (decision.handoff or ticket_open or text.startswith("/") or decision.reason.startswith("form")):
             slots["last_question"] = (event.text or "")[:1000]
         self._save_state(session, conv, slots, turn)
@@ -163,16 +170,18 @@ class Dialogue:
         return None
 
     def _load_state(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
-        session.execute(self.db.insert_ignoring(
+        created = session.execute(self.db.insert_ignoring(
             Conversation,
             {"channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
              "followed": True, "created_at": now},
             ["channel", "user_id"],
-        ))
+        ).returning(Conversation.id)).first()  # a row only if this event created the conversation
         stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
         if self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()  # one event per conversation at a time
         conv = session.scalars(stmt).one()
+        if created is not None:  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
+            conv.slots = {PRIVACY_NOTICE_SLOT: True}
         if event.display_name:
             conv.display_name = event.display_name
         if event.kind != "unfollow":
@@ -184,6 +193,17 @@ class Dialogue:
                 conv.slots = {}  # the dialogue state expires; tickets do not
             conv.last_activity_at = now
         return conv
+
+    def _add_privacy_notice(self, turn: Turn) -> None:
+        """First contact: the privacy notice opens the first reply (not an extra message: Zalo counts them)."""
+        days = self.engine.settings.get("RETENTION_DAYS", 0)
+        notice = (self.engine.responses.text("utter_privacy_notice", retention_days=days) if days > 0
+                  else self.engine.responses.text("utter_privacy_notice_no_limit"))
+        for i, m in enumerate(turn.messages):
+            if m.get("text"):
+                turn.messages[i] = {**m, "text": f"{notice}\n\n{m['text']}"}
+                return
+        turn.messages.insert(0, {"text": notice})
 
     def _choose_input(self, event: InboxEvent, slots: dict) -> str:
         """The text the engine sees: a button payload, a numbered choice, a status word, or the message."""
@@ -200,6 +220,8 @@ class Dialogue:
             return f"/faq/{options[int(number.group(1)) - 1]}"
         if _STATUS_WORDS.match(text):
             return "/ticket_status"
+        if _PRIVACY_WORDS.match(text):
+            return "/request_human"
         return text[: self.max_message_chars]
 
     def _handoff(self, event: InboxEvent, slots: dict, understood: Understanding) -> tickets.HandOff:

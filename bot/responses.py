@@ -13,7 +13,7 @@ REQUIRED = (
     "utter_greet", "utter_goodbye", "utter_thanks", "utter_bot_challenge", "utter_affirm_deny",
     "utter_clarify", "utter_fallback", "utter_empty_message", "utter_attachment", "utter_handoff",
     "utter_handoff_preview", "utter_ticket_status", "utter_no_ticket",
-    "utter_feedback_good",
+    "utter_feedback_good", "utter_privacy_notice", "utter_privacy_notice_no_limit",
 )
 
 

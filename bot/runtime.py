@@ -63,7 +63,7 @@ class Runtime:
         self.notifier = Notifier(self.db, settings, client=self.http)
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_model_if_changed)
+                               tick=self.reload_model_if_changed, maintenance=self.daily_maintenance)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -110,6 +110,14 @@ class Runtime:
         self.workers.stop()
         self.http.close()
         self.db.dispose()
+
+    def daily_maintenance(self) -> None:
+        """The retention purge, once a day across all processes (bot/privacy.py); RETENTION_DAYS=0 disables it."""
+        from .privacy import run_daily_purge
+
+        result = run_daily_purge(self.db, self.settings["RETENTION_DAYS"])
+        if result is not None:
+            logger.info("retention purge (older than %s days): %s", self.settings["RETENTION_DAYS"], result.counts)
 
     # -- model ------------------------------------------------------------------------------------
     def reload_model_if_changed(self, force: bool = False) -> None:

@@ -30,11 +30,12 @@ INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay
 # Sending threads, sharded by recipient (order per person is kept): a Send API call that hangs
 # until the HTTP timeout holds up one shard, not every reply.
 OUTBOX_THREADS = 4
+MAINTENANCE_SECONDS = 3600.0  # how often the daily jobs (the retention purge) check whether they are due
 
 
 class Workers:
     def __init__(self, dialogue: Dialogue, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
-                 tick=None):
+                 tick=None, maintenance=None):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
         self.dialogue = dialogue
@@ -42,6 +43,8 @@ class Workers:
         self.mode = mode
         self.redis_url = redis_url
         self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
+        self.maintenance = maintenance  # called about hourly; decides itself whether a daily job is due
+        self._maintenance_at = time.monotonic() + 60  # first check a minute after start
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
         self._outbox_wakes = [threading.Event() for _ in range(OUTBOX_THREADS)]
@@ -96,6 +99,16 @@ class Workers:
             logger.exception("outbox round failed")
             return 0
 
+    def run_maintenance_if_due(self) -> bool:
+        if self.maintenance is None or time.monotonic() < self._maintenance_at:
+            return False
+        self._maintenance_at = time.monotonic() + MAINTENANCE_SECONDS
+        try:
+            self.maintenance()
+        except Exception:  # noqa: BLE001 - logged; tried again at the next check
+            logger.exception("maintenance failed")
+        return False
+
     def drain(self, rounds: int = 20) -> None:
         """Process inbox and outbox until nothing is left that is due now (tests, CLI)."""
         for _ in range(rounds):
@@ -116,6 +129,7 @@ class Workers:
         self._stop.clear()
         loops = [(f"inbox-worker-{k}", self._inbox_wakes[k], lambda k=k: self.run_inbox_once((k, INBOX_THREADS)))
                  for k in range(INBOX_THREADS)]
+        loops.append(("maintenance", threading.Event(), self.run_maintenance_if_due))
         for name, wake, work in loops:
             thread = threading.Thread(target=self._loop, args=(wake, work), name=name, daemon=True)
             thread.start()
@@ -175,5 +189,6 @@ class Workers:
                 while not stop.is_set() and self.run_inbox_once(limit=WORKER_BATCH):
                     for event in self._outbox_wakes:
                         event.set()
+                self.run_maintenance_if_due()
         finally:
             self.stop()

@@ -39,6 +39,9 @@ RULES = {
     "bot.workers": WEB_STACK,
     # The CLI opens the database and the web app only in the commands that need them.
     "bot.cli": WEB_STACK + DATABASE,
+    "bot.cli_privacy": WEB_STACK + DATABASE,
+    # Personal data (purge, export, deletion, backup) is a library: no web layer.
+    "bot.privacy": WEB_STACK,
 }
 
 

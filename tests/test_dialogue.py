@@ -22,7 +22,7 @@ def say(client, text, sender="worker-1", message_id=None):
 
 def test_rest_contract(client):
     replies = say(client, "xin chào")
-    assert replies and replies[0]["recipient_id"] == "worker-1" and replies[0]["text"].startswith("Chào bạn")
+    assert replies and replies[0]["recipient_id"] == "worker-1" and "\n\nChào bạn" in replies[0]["text"]  # after the privacy notice
     assert all({"title", "payload"} <= set(b) for b in replies[0]["buttons"])
 
 
@@ -105,7 +105,7 @@ def test_clarify_then_choose_by_number(app, client):
         [clarify] = say(client, "nghỉ phép", sender="w6")
     finally:
         model.threshold, model.margin, model.clarify_floor = old
-    assert clarify["text"].startswith("Mình chưa chắc")
+    assert clarify["text"].split("\n\n", 1)[1].startswith("Mình chưa chắc")  # after the privacy notice (first contact)
     faq_buttons = [b for b in clarify["buttons"] if b["payload"].startswith("/faq/")]
     assert 1 <= len(faq_buttons) <= 3
     [answer] = say(client, "1", sender="w6")

@@ -64,7 +64,7 @@ def test_echo_ignored_follow_welcomed_image_gets_text(channel_app, fake_zalo):
     drain(channel_app)
     by_user = {r.json()["recipient"]["user_id"]: r.json()["message"]["text"] for r in fake_zalo.sent("/v3.0/oa/message/cs")}
     assert set(by_user) == {"zu-3", "zu-4"}
-    assert by_user["zu-3"].startswith("Chào bạn")
+    assert by_user["zu-3"].startswith("Lưu ý về dữ liệu cá nhân") and "\n\nChào bạn" in by_user["zu-3"]  # first contact
     assert "gõ câu hỏi" in by_user["zu-4"]
 
 

@@ -19,6 +19,8 @@ from ..nlu.normalize import strip_accents
 from ..storage.models import Message, Ticket, utcnow
 from .tickets import OPEN_STATUSES
 
+# Transcript text removed by bot/privacy.py starts with this ("[đã xóa theo …]").
+REDACTED_PREFIX = "[đã xóa theo "
 DEFAULT_DAYS = 30  # a report without dates covers the last 30 days, today included
 
 
@@ -129,7 +131,7 @@ def _unanswered_questions(session, start, end, limit: int = 20) -> list[dict]:
     examples: dict[str, str] = {}
     for text in texts:
         key = " ".join(strip_accents(text.lower()).split())[:120]
-        if not key:
+        if not key or text.startswith(REDACTED_PREFIX):  # purged or deleted (bot/privacy.py)
             continue
         counts[key] += 1
         examples.setdefault(key, text[:200])

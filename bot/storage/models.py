@@ -284,3 +284,26 @@ class Process(Base):
     pid: Mapped[int] = mapped_column(Integer)
     started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     seen_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class AuditLog(Base):
+    """Who did what to personal data (export, deletion, purge). Never holds the data itself:
+    targets are a channel and a one-way hash of the user id, details are counts."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(200))  # an officer e-mail, "system" for the daily purge
+    action: Mapped[str] = mapped_column(String(40))  # person_export | person_delete | purge
+    target: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict] = mapped_column(JSON, default=dict)
+
+
+class Maintenance(Base):
+    """Last run of a periodic job; a conditional UPDATE on its row lets one process of many run it."""
+
+    __tablename__ = "maintenance"
+
+    name: Mapped[str] = mapped_column(String(60), primary_key=True)
+    last_run_at: Mapped[dt.datetime | None]
