@@ -424,6 +424,18 @@ def officers_disable(ctx: _Context, email):
     click.echo(f"Đã khóa tài khoản {email}.")
 
 
+@officers.command("unlock")
+@click.argument("email")
+@pass_ctx
+def officers_unlock(ctx: _Context, email):
+    """Mở khóa đăng nhập cho cán bộ bị khóa do nhập sai mật khẩu nhiều lần (xóa số lần sai)."""
+    from .handoff.officers import LoginThrottle
+
+    with _db(ctx.settings) as db:
+        LoginThrottle(db, 0, 0).reset(email)
+    click.echo(f"Đã mở khóa đăng nhập cho {email}.")
+
+
 @officers.command("token")
 @click.argument("email")
 @pass_ctx

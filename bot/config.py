@@ -82,6 +82,7 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("PUBLIC_URL", "http://127.0.0.1:5005", "Address officers use to reach the dashboard (links in alerts)"),
     Setting("SESSION_COOKIE_SECURE", False, "Send the dashboard cookie over HTTPS only (set true behind HTTPS)", _bool),
     Setting("LOGIN_MAX_FAILURES", 5, "Failed logins per e-mail and address before a 15-minute lock", int),
+    Setting("LOGIN_ACCOUNT_MAX_FAILURES", 20, "Failed logins per e-mail from any address before that account is locked for 15 minutes", int),
     Setting("NOTIFY_EMAILS", "", "Space-separated e-mail addresses that receive ticket alerts"),
     Setting("NOTIFY_WEBHOOK_URL", "", "JSON webhook (e.g. a group-chat bot) that receives ticket alerts"),
     Setting("NOTIFY_INTERVAL_SECONDS", 60, "How often the alert scheduler checks deadlines", int),

@@ -31,7 +31,6 @@ DELIVERY_LABELS = {"pending": "Đang gửi", "sending": "Đang gửi", "sent": "
 
 def init_app(app: Flask) -> None:
     """Register the pages under /dashboard and the API under /api, with the hooks every page needs."""
-    app.extensions["login_throttle"] = auth.LoginThrottle()
     for bp in PAGES:
         app.register_blueprint(bp, url_prefix=URL_PREFIX)
     app.register_blueprint(api.bp)

@@ -1,7 +1,13 @@
 """Who may use the dashboard: login and logout, the signed-in officer, roles, CSRF, the login rate limit.
 
 Passwords are hashed (``bot.handoff.officers``), the session cookie is HttpOnly and SameSite, every
-form carries a CSRF token, and repeated failed logins lock an e-mail + address for 15 minutes.
+form carries a CSRF token, and failed logins are counted in the database, so every server process
+sees the same counts: ``LOGIN_MAX_FAILURES`` failures for one e-mail from one address in 15 minutes
+lock that pair, and ``LOGIN_ACCOUNT_MAX_FAILURES`` failures for one e-mail from any addresses lock
+the account, for 15 minutes after the last counted failure (attempts refused while locked are not
+counted, so a lock always ends). The trade-off: someone who keeps guessing from many addresses can
+keep an officer's account locked; ``python -m bot officers unlock EMAIL`` clears the count at once,
+and the officer's other accounts and API tokens are not affected.
 """
 
 from __future__ import annotations
@@ -9,48 +15,24 @@ from __future__ import annotations
 import functools
 import hmac
 import secrets
-import threading
-import time
 
-from flask import Blueprint, abort, current_app, g, redirect, render_template, request, session, url_for
+from flask import Blueprint, abort, g, redirect, render_template, request, session, url_for
 
 from ..handoff import officers as officer_ops
+from ..handoff.officers import LoginThrottle
 from ..runtime import current_runtime
 from ..storage.models import Officer
 
 bp = Blueprint("auth", __name__)
 
-LOCK_SECONDS = 15 * 60
 LOCKED = "Đăng nhập sai quá nhiều lần. Vui lòng thử lại sau 15 phút."
 REFUSED = "E-mail hoặc mật khẩu không đúng, hoặc tài khoản đã bị khóa."
 CSRF_FAILED = "Biểu mẫu đã hết hạn hoặc không hợp lệ. Vui lòng tải lại trang rồi thử lại."
 
 
-class LoginThrottle:
-    """Recent failed logins per (e-mail, address), in this process; one per application (``init_app``)."""
-
-    def __init__(self):
-        self._failures: dict[tuple[str, str], list[float]] = {}
-        self._lock = threading.Lock()
-
-    def locked(self, key, limit: int) -> bool:
-        now = time.monotonic()
-        with self._lock:
-            recent = [t for t in self._failures.get(key, []) if now - t < LOCK_SECONDS]
-            self._failures[key] = recent
-            return len(recent) >= limit
-
-    def fail(self, key) -> None:
-        with self._lock:
-            self._failures.setdefault(key, []).append(time.monotonic())
-
-    def reset(self, key) -> None:
-        with self._lock:
-            self._failures.pop(key, None)
-
-
 def throttle() -> LoginThrottle:
-    return current_app.extensions["login_throttle"]
+    runtime = current_runtime()
+    return LoginThrottle(runtime.db, int(runtime.settings["LOGIN_MAX_FAILURES"]), int(runtime.settings["LOGIN_ACCOUNT_MAX_FAILURES"]))
 
 
 def csrf_token() -> str:
@@ -103,16 +85,17 @@ def admin_required(view):
 def login():
     if request.method == "GET":
         return render_template("dashboard/login.html", error=None)
-    email = request.form.get("email", "").strip().lower()
-    key = (email, request.remote_addr or "")
-    if throttle().locked(key, int(current_runtime().settings["LOGIN_MAX_FAILURES"])):
+    email = request.form.get("email", "").strip().lower()[:200]
+    address = request.remote_addr or ""
+    limiter = throttle()
+    if limiter.locked(email, address):
         return render_template("dashboard/login.html", error=LOCKED), 429
     with current_runtime().db.read() as s:
         officer = officer_ops.authenticate(s, email, request.form.get("password", ""))
     if officer is None:
-        throttle().fail(key)
+        limiter.fail(email, address)
         return render_template("dashboard/login.html", error=REFUSED)
-    throttle().reset(key)
+    limiter.reset(email, address)
     session.clear()
     session["officer_id"] = officer.id
     csrf_token()

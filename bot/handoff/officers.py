@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import hashlib
 import re
 import secrets
 
-from sqlalchemy import select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from ..storage.models import Officer
+from ..storage.models import LoginFailure, Officer, utcnow
 
 ROLES = ("officer", "admin")
 MIN_PASSWORD = 10
@@ -81,3 +82,44 @@ def set_active(session: Session, email: str, active: bool) -> Officer:
     if not active:
         officer.api_token_hash = None
     return officer
+
+
+# --- failed dashboard logins (shared by every process through the database) --------------------
+
+LOCK_SECONDS = 15 * 60
+
+
+def account_key(email: str) -> str:
+    return hashlib.sha256(email.strip().lower().encode("utf-8")).hexdigest()
+
+
+class LoginThrottle:
+    """Failed logins in the database: shared by every process, per (account, address) and per account."""
+
+    def __init__(self, db, pair_limit: int, account_limit: int, clock=utcnow):
+        self.db, self.pair_limit, self.account_limit, self.clock = db, pair_limit, account_limit, clock
+
+    def locked(self, email: str, address: str) -> bool:
+        since = self.clock() - dt.timedelta(seconds=LOCK_SECONDS)
+        account = account_key(email)
+        with self.db.read() as s:
+            per_account = s.scalar(select(func.count()).select_from(LoginFailure)
+                                   .where(LoginFailure.account == account, LoginFailure.at >= since))
+            if per_account >= self.account_limit:
+                return True
+            per_pair = s.scalar(select(func.count()).select_from(LoginFailure)
+                                .where(LoginFailure.account == account, LoginFailure.address == address[:64], LoginFailure.at >= since))
+            return per_pair >= self.pair_limit
+
+    def fail(self, email: str, address: str) -> None:
+        now = self.clock()
+        with self.db.session() as s:
+            s.add(LoginFailure(account=account_key(email), address=address[:64], at=now))
+            s.execute(delete(LoginFailure).where(LoginFailure.at < now - dt.timedelta(days=1)))  # keep the table small
+
+    def reset(self, email: str, address: str | None = None) -> None:
+        stmt = delete(LoginFailure).where(LoginFailure.account == account_key(email))
+        if address is not None:
+            stmt = stmt.where(LoginFailure.address == address[:64])
+        with self.db.session() as s:
+            s.execute(stmt)

@@ -307,3 +307,17 @@ class Maintenance(Base):
 
     name: Mapped[str] = mapped_column(String(60), primary_key=True)
     last_run_at: Mapped[dt.datetime | None]
+
+
+class LoginFailure(Base):
+    """A failed dashboard login, shared by every server process (``bot.dashboard.auth``).
+
+    ``account`` is a hash of the e-mail typed, ``address`` the client address."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_account_at", "account", "at"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    account: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(default=utcnow)
