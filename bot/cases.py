@@ -247,6 +247,8 @@ def _sanity(facts: Mapping) -> None:
     for key in ("months_worked", "bhtn_months", "bhxh_months"):
         months = facts.get(key)
         if isinstance(age, int) and isinstance(months, int) and months > max(0, age - 14) * 12:
+            if months > 10**12:  # too absurd to repeat (and str() fails beyond 4,300 digits)
+                raise InvalidFacts("Thời gian bạn nêu dài hơn số năm bạn có thể đã đi làm. Bạn kiểm tra lại giúp mình con số này nhé.", (key,))
             raise InvalidFacts(f"Thời gian bạn nêu ({months // 12} năm {months % 12} tháng) dài hơn số năm bạn có thể đã đi làm ở tuổi {age}. "
                                "Bạn kiểm tra lại giúp mình con số này nhé.", (key,))
 

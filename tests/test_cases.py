@@ -89,6 +89,19 @@ def test_working_time_longer_than_a_working_life():
     assert plan.invalid and plan.calculation is None
 
 
+@pytest.mark.parametrize(("name", "facts", "asking"), [
+    ("severance", {"months_worked": 10**5000, "bhtn_months": 0, "salary": 9_000_000, "age": 30}, "months_worked"),
+    ("overtime", {"night": 10**5000, "hours": 2, "salary": 9_000_000, "day_type": "thuong"}, "night"),
+    ("sick_pay", {"sick_days": "1e999999999", "bhxh_months": 12, "salary": 9_000_000}, "sick_days"),
+    ("severance", {"months_worked": 12, "bhtn_months": 0, "salary": "1e999999999"}, "salary"),
+])
+def test_numbers_too_big_to_print_ask_to_check_instead_of_crashing(name, facts, asking):
+    """Found by tests/test_properties.py: str() of an integer over 4,300 digits raised ValueError, and
+    abs() of Decimal("1e999999999") raised decimal.Overflow, out of ``evaluate``."""
+    plan = cases.evaluate(name, facts)
+    assert plan.calculation is None and plan.invalid and plan.asking == asking
+
+
 @pytest.mark.parametrize("text", ["thôi", "Hủy", "thôi ạ", "không cần nữa", "dừng lại"])
 def test_cancel_words(text):
     assert cases.is_cancel(text)

@@ -41,6 +41,15 @@ def test_empty_and_huge_messages(client):
     assert too_big.status_code == 413 and "20000" in too_big.get_json()["message"]
 
 
+@pytest.mark.parametrize("body", [[], "hi", None, 5])
+def test_rest_parse_message_rejects_a_body_that_is_not_an_object(body):
+    """The web layer checks this first; the parser now keeps its own contract (InvalidMessage, not AttributeError)."""
+    from bot.channels.rest import InvalidMessage, parse_message
+
+    with pytest.raises(InvalidMessage):
+        parse_message(body)
+
+
 def test_answer_then_unclear_opens_ticket_with_the_question(app, client):
     [answer] = say(client, "cho em hỏi nghỉ phép năm được mấy ngày")
     assert "Căn cứ" in answer["text"]

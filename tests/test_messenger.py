@@ -206,6 +206,24 @@ def test_parse_webhook_rejects_non_page_objects():
     assert verify_signature("s", b"x", None) is False
 
 
+def test_malformed_events_are_skipped_not_a_crash():
+    """Found by tests/test_properties.py: a non-object ``sender`` raised AttributeError, a non-list
+    ``messaging`` TypeError, and a non-string postback title reached the inbox, which slices it."""
+    good = fb_text("psid-ok", "mid-ok", "xin chào")
+    body = fb_body({"sender": "psid-1", "message": {"mid": "m1", "text": "hi"}},
+                   {"sender": {"id": "psid-2"}, "postback": {"title": {"a": 1}, "payload": "/greet", "mid": "m2"}}, good)
+    body["entry"].append({"id": "PAGE", "messaging": 5})
+    messages = parse_webhook(body)
+    assert [(m.sender_id, m.kind, m.text) for m in messages] == [("psid-2", "postback", None), ("psid-ok", "text", "xin chào")]
+
+
+def test_a_malformed_event_does_not_lose_the_rest_of_the_batch(channel_app):
+    body = fb_body({"sender": "psid-1", "message": {"mid": "m1", "text": "hi"}}, fb_text("psid-ok", "mid-ok", "xin chào"))
+    assert fb_post(channel_app.test_client(), body).status_code == 200
+    with channel_app.extensions["bot"].db.session() as s:
+        assert s.scalars(select(InboxEvent.sender_id)).all() == ["psid-ok"]
+
+
 def test_channel_without_secrets_is_disabled(app, caplog):
     client = app.test_client()
     response = fb_post(client, fb_body(fb_text("p", "m", "hi")))

@@ -68,6 +68,27 @@ def test_malformed_blocks_give_clear_errors(tmp_path, body, message):
     assert str(path) in str(info.value)
 
 
+
+@pytest.mark.parametrize(
+    "body, message",
+    [
+        ('version: "3.1"\nnlu: []\non: 1\n2: x\n', "khóa không hợp lệ ở cấp cao nhất: 2, True"),  # YAML 1.1 reads 'on' as true
+        ('version: 2020-13-45\n', "giá trị không đọc được"),
+        ('nlu:\n- intent: 2020-02-30\n  examples: |\n    - hi\n', "giá trị không đọc được"),
+        ('version: ' + '9' * 5000 + '\n', "giá trị không đọc được"),
+        ('x: ' + '[' * 5000 + ']' * 5000 + '\n', "lồng nhau quá sâu"),
+        ('nlu:\n- intent: a\n  examples: |\n    - [x]{"entity": "a", "v": ' + '[' * 100_000 + '}\n', "chú thích thực thể"),
+    ],
+)
+def test_odd_yaml_is_a_training_data_error_not_a_crash(tmp_path, body, message):
+    """Found by tests/test_properties.py: these raised TypeError, ValueError or RecursionError, which
+    ``bot validate`` and ``bot train`` do not catch."""
+    path = write(tmp_path, body)
+    with pytest.raises(TrainingDataError, match=message):
+        load_training_file(path)
+    with pytest.raises(TrainingDataError, match=message):
+        load_training_data([tmp_path])
+
 def test_missing_file_and_non_utf8(tmp_path):
     with pytest.raises(TrainingDataError, match="không tìm thấy"):
         load_training_file(tmp_path / "nope.yml")

@@ -155,3 +155,13 @@ def test_parse_event_rejects_garbage():
     with pytest.raises(ValueError):
         parse_event({"foo": 1})
     assert parse_event({"event_name": "user_seen_message", "sender": {"id": "u"}, "message": {"msg_id": "1"}}) is None
+
+
+@pytest.mark.parametrize("event", [
+    {"event_name": "user_send_text", "sender": {"id": "u"}, "message": "hi"},
+    {"event_name": "user_send_text", "sender": ["u"], "message": {"msg_id": "1", "text": "hi"}},
+    {"event_name": "follow", "follower": "u"},
+])
+def test_malformed_nested_fields_are_ignored_not_a_crash(event):
+    """Found by tests/test_properties.py: a non-object ``sender``, ``message`` or ``follower`` raised AttributeError."""
+    assert parse_event(event) is None

@@ -197,7 +197,7 @@ def require(facts: Mapping, names: tuple[str, ...]) -> None:
 
 def _shown(name: str, value) -> str | None:
     """How a rejected value is echoed back, or None when it is too odd to repeat."""
-    if isinstance(value, Decimal) and value.is_finite() and abs(value) < Decimal(10) ** 13:
+    if isinstance(value, Decimal) and value.is_finite() and value.adjusted() < 13:  # exact: abs() may overflow
         if name.endswith("months") or name == "months_worked":
             if value == value.to_integral_value() and value >= 0:
                 return format_duration(int(value))
@@ -295,7 +295,10 @@ def flag(facts: Mapping, name: str, default: bool = False) -> bool:
             return True
         if text in _FALSE:
             return False
-    raise InvalidFacts(f"Mình chưa hiểu câu trả lời “{str(raw)[:20]}”. Bạn vui lòng trả lời “Có” hoặc “Không” giúp mình nhé.", (name,))
+    # Echo only what prints safely: str() of an integer beyond 4,300 digits raises ValueError.
+    shown = str(raw)[:20] if isinstance(raw, (str, float, Decimal)) or (isinstance(raw, int) and abs(raw) < 10**20) else ""
+    answer = f"câu trả lời “{shown}”" if shown else "câu trả lời này"
+    raise InvalidFacts(f"Mình chưa hiểu {answer}. Bạn vui lòng trả lời “Có” hoặc “Không” giúp mình nhé.", (name,))
 
 
 CHOICE_HINTS = {

@@ -58,7 +58,8 @@ def parse_webhook(payload: dict) -> list[IncomingMessage]:
     for entry in payload["entry"]:
         if not isinstance(entry, dict):
             continue
-        for event in entry.get("messaging") or []:
+        events = entry.get("messaging")
+        for event in events if isinstance(events, list) else []:
             if not isinstance(event, dict):
                 continue
             msg = _parse_event(event)
@@ -68,7 +69,7 @@ def parse_webhook(payload: dict) -> list[IncomingMessage]:
 
 
 def _parse_event(event: dict) -> IncomingMessage | None:
-    sender = str((event.get("sender") or {}).get("id") or "")
+    sender = str(_field(event, "sender").get("id") or "")
     if not sender:
         return None
     sent_at = from_epoch_ms(event.get("timestamp"))
@@ -81,7 +82,8 @@ def _parse_event(event: dict) -> IncomingMessage | None:
             return None
         quick = message.get("quick_reply") or {}
         if isinstance(quick, dict) and quick.get("payload"):
-            return IncomingMessage(CHANNEL, sender, mid, "postback", text=message.get("text"), payload=str(quick["payload"]), sent_at=sent_at)
+            return IncomingMessage(CHANNEL, sender, mid, "postback", text=_text(message.get("text")), payload=str(quick["payload"]),
+                                   sent_at=sent_at)
         if isinstance(message.get("text"), str):
             return IncomingMessage(CHANNEL, sender, mid, "text", text=message["text"], sent_at=sent_at)
         if message.get("attachments"):
@@ -92,8 +94,18 @@ def _parse_event(event: dict) -> IncomingMessage | None:
         payload = str(postback.get("payload") or "")
         # Postbacks carry an mid on current API versions; older ones are keyed by sender + time.
         mid = str(postback.get("mid") or f"pb:{sender}:{event.get('timestamp')}:{payload}")
-        return IncomingMessage(CHANNEL, sender, mid, "postback", text=postback.get("title"), payload=payload, sent_at=sent_at)
+        return IncomingMessage(CHANNEL, sender, mid, "postback", text=_text(postback.get("title")), payload=payload, sent_at=sent_at)
     return None  # delivery, read, reaction, optin…: nothing to answer
+
+
+def _field(obj: dict, name: str) -> dict:
+    """A nested object of the event, or {} when it is missing or not an object."""
+    value = obj.get(name)
+    return value if isinstance(value, dict) else {}
+
+
+def _text(value) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class MessengerSender:

@@ -30,6 +30,8 @@ def parse_message(body: dict) -> IncomingMessage:
     Without a ``metadata.message_id`` every request is a new message; with one, a retried request
     is recognised (the inbox stores it once and the same answer is returned).
     """
+    if not isinstance(body, dict):
+        raise InvalidMessage("Cần gửi một đối tượng JSON.", "invalid_json")
     sender = body.get("sender")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise InvalidMessage(f"Trường 'sender' phải là chuỗi không rỗng (tối đa {MAX_SENDER_CHARS} ký tự).")

@@ -66,14 +66,14 @@ def parse_event(event: dict) -> IncomingMessage | None:
     if name.startswith("oa_send_"):
         return None  # our own messages, echoed back
     if name in ("follow", "unfollow"):
-        follower = str((event.get("follower") or {}).get("id") or "")
+        follower = str(_field(event, "follower").get("id") or "")
         if not follower:
             return None
         return IncomingMessage(CHANNEL, follower, f"{name}:{follower}:{event.get('timestamp')}", name, sent_at=sent_at)
     if not name.startswith("user_"):
         return None
-    sender = str((event.get("sender") or {}).get("id") or "")
-    message = event.get("message") or {}
+    sender = str(_field(event, "sender").get("id") or "")
+    message = _field(event, "message")
     msg_id = str(message.get("msg_id") or "")
     if not sender or not msg_id:
         return None
@@ -82,6 +82,12 @@ def parse_event(event: dict) -> IncomingMessage | None:
     if name.startswith("user_send_"):
         return IncomingMessage(CHANNEL, sender, msg_id, "attachment", sent_at=sent_at)
     return None  # user_seen_message, user_received_message, reactions…
+
+
+def _field(event: dict, name: str) -> dict:
+    """A nested object of the event, or {} when it is missing or not an object."""
+    value = event.get(name)
+    return value if isinstance(value, dict) else {}
 
 
 class TokenStore:

@@ -98,7 +98,10 @@ def parse_annotations(raw: str) -> tuple[str, list[dict]]:
         out.append(words)
         entity = {"entity": (m.group(2) or "").strip(), "start": start, "end": start + len(words), "value": words}
         if m.group(3):
-            spec = json.loads(m.group(3))
+            try:
+                spec = json.loads(m.group(3))
+            except RecursionError:
+                raise ValueError("annotation nested too deeply") from None
             if not isinstance(spec, dict) or not spec.get("entity"):
                 raise ValueError("annotation without 'entity'")
             entity.update({k: spec[k] for k in ("entity", "role", "group", "value") if k in spec})
@@ -167,6 +170,10 @@ def _read_document(path: Path):
         where = yaml_lines.error_location(exc, source)
         problem = getattr(exc, "problem", None) or str(exc)
         raise TrainingDataError(f"{where}: YAML không hợp lệ: {problem}") from None
+    except ValueError as exc:  # a scalar PyYAML recognises but cannot build: "2020-13-45", an integer of 5,000 digits
+        raise TrainingDataError(f"{source}: YAML không hợp lệ: giá trị không đọc được ({exc})") from None
+    except RecursionError:
+        raise TrainingDataError(f"{source}: YAML không hợp lệ: các khối lồng nhau quá sâu") from None
     return doc
 
 
@@ -187,7 +194,7 @@ def _training_data(doc, source: str) -> TrainingData:
         raise TrainingDataError(f"{source}:1: version {version!r} không được hỗ trợ (cần định dạng Rasa 3.x, ví dụ \"3.1\")")
     unknown = set(doc) - {"version", "nlu", *yaml_lines.META_KEYS} - _IGNORED_TOP_LEVEL
     if unknown:
-        raise TrainingDataError(f"{source}:1: khóa không hợp lệ ở cấp cao nhất: {', '.join(sorted(unknown))}")
+        raise TrainingDataError(f"{source}:1: khóa không hợp lệ ở cấp cao nhất: {', '.join(sorted(map(str, unknown)))}")
     items = doc.get("nlu") or []
     if not isinstance(items, list):
         raise TrainingDataError(f"{source}:{doc['__line__']}: 'nlu' phải là một danh sách")
