@@ -40,6 +40,15 @@ QUESTIONS = ["xin chào", "nghỉ phép năm được mấy ngày", "lương t�
              "tăng ca chủ nhật tính lương thế nào", "rut bhxh 1 lan duoc khong", "cảm ơn ad"]
 
 
+def cpu_seconds(pid: int) -> float:
+    """user + system CPU time of a process, from /proc."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def pct(values, q):
     values = sorted(values)
     return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
@@ -72,6 +81,10 @@ def main() -> None:
            "INSTANCE_DIR": tmp, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
            "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
            "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8"}
+    if args.database_url.startswith("postgresql"):  # a fresh schema: earlier runs used the same message ids
+        from bot.storage import Database
+
+        Database(args.database_url).drop_all()
     server = subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     workers = []
     base = f"http://127.0.0.1:{port}"
@@ -91,6 +104,8 @@ def main() -> None:
         time.sleep(3 if workers else 0)  # let the workers load the model
 
         total = int(args.rate * args.seconds)
+        procs = [server, *workers]
+        cpu_start = {p.pid: cpu_seconds(p.pid) for p in procs}
         sent_at: dict[str, float] = {}
         acks: list[float] = []
         errors = 0
@@ -133,6 +148,7 @@ def main() -> None:
         wait_until = time.monotonic() + 60
         while time.monotonic() < wait_until and len(received) < total - errors:
             time.sleep(0.2)
+        cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
         e2e = [(received[p][0] - sent_at[p]) * 1000 for p in received if p in sent_at]
         lost = total - errors - len(received)
         duplicated = sum(len(v) - 1 for v in received.values())
@@ -142,6 +158,10 @@ def main() -> None:
         print(f"end to end (webhook sent -> reply at fake Send API): p50 {statistics.median(e2e):.0f} ms, "
               f"p95 {pct(e2e, 0.95):.0f} ms, p99 {pct(e2e, 0.99):.0f} ms, max {max(e2e):.0f} ms")
         print(f"lost: {lost}, duplicated: {duplicated}")
+        handled = max(1, total - errors)
+        print(f"CPU per message (process user+system time over the run / messages): server {1000 * cpu[server.pid] / handled:.1f} ms"
+              + "".join(f", worker {i + 1} {1000 * cpu[w.pid] / handled:.1f} ms" for i, w in enumerate(workers))
+              + f"; total {1000 * sum(cpu.values()) / handled:.1f} ms (the database server's own CPU not counted)")
         print(f"mode: {'WORKER_MODE=redis with ' + str(args.workers) + ' worker process(es)' if args.workers else 'worker threads in the server'}, "
               f"database {env['DATABASE_URL'].split('://')[0]}")
     finally:

@@ -150,27 +150,34 @@ class OutboxSender:
         return claimed
 
     # -- sending --------------------------------------------------------------------------------------
+    def claim_due(self, limit: int = 50) -> list[tuple]:
+        """Lease due rows of every shard (the workers' dispatcher hands them to sending threads)."""
+        return self._claim(limit, (0, 1))
+
+    def send_one(self, claimed: tuple, failed_recipients: set[tuple[str, str]]) -> int:
+        """Send one leased row and settle it at once; a recipient whose reply failed in this round
+        (``failed_recipients``) gets its later replies held back, so they keep their order."""
+        row_id, channel, recipient, body, ctx = claimed
+        key = (channel, recipient)
+        if key in failed_recipients:
+            self._settle(row_id, None)
+            return 0
+        try:
+            outcome = self.senders[channel].send(recipient, body, ctx)
+        except DeliveryError as exc:
+            outcome = exc
+        except Exception as exc:  # noqa: BLE001 - a bug in a sender must not kill the worker
+            logger.exception("sender %s crashed", channel)
+            outcome = TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__)
+        if isinstance(outcome, DeliveryError) and outcome.retryable:
+            failed_recipients.add(key)
+        return self._settle(row_id, outcome)
+
     def send_due(self, limit: int = 10, shard: tuple[int, int] = (0, 1)) -> int:
-        """Send what is due in this shard; returns how many rows were settled (sent, refused or failed)."""
-        claimed = self._claim(limit, shard)
-        settled = 0
+        """Send what is due in this shard, in this thread; returns how many rows were settled
+        (sent, refused or failed)."""
         failed_recipients: set[tuple[str, str]] = set()
-        for row_id, channel, recipient, body, ctx in claimed:
-            key = (channel, recipient)
-            if key in failed_recipients:
-                self._settle(row_id, None)  # keep the order: wait for the failed one
-                continue
-            try:
-                outcome = self.senders[channel].send(recipient, body, ctx)
-            except DeliveryError as exc:
-                outcome = exc
-            except Exception as exc:  # noqa: BLE001 - a bug in a sender must not kill the worker
-                logger.exception("sender %s crashed", channel)
-                outcome = TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__)
-            if isinstance(outcome, DeliveryError) and outcome.retryable:
-                failed_recipients.add(key)
-            settled += self._settle(row_id, outcome)
-        return settled
+        return sum(self.send_one(claimed, failed_recipients) for claimed in self._claim(limit, shard))
 
     def _context(self, session, row: OutboxMessage, now: dt.datetime) -> SendContext:
         conv = session.get(Conversation, row.conversation_id) if row.conversation_id else None

@@ -11,11 +11,12 @@ explicitly).
 from __future__ import annotations
 
 import logging
+import queue
 import threading
 import time
 
 from .dialogue import Dialogue
-from .outbox import OutboxSender
+from .outbox import OutboxSender, shard_of
 
 logger = logging.getLogger(__name__)
 
@@ -30,6 +31,7 @@ INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay
 # Sending threads, sharded by recipient (order per person is kept): a Send API call that hangs
 # until the HTTP timeout holds up one shard, not every reply.
 OUTBOX_THREADS = 4
+OUTBOX_CLAIM = 50  # replies leased per dispatcher round
 MAINTENANCE_SECONDS = 3600.0  # how often the daily jobs (the retention purge) check whether they are due
 
 
@@ -47,7 +49,9 @@ class Workers:
         self._maintenance_at = time.monotonic() + 60  # first check a minute after start
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
-        self._outbox_wakes = [threading.Event() for _ in range(OUTBOX_THREADS)]
+        self._outbox_wakes = [threading.Event()]
+        self._send_queues: list[queue.Queue] = []
+        self._sends_here = False  # a `python -m bot worker` process sends the replies it produces
         self._stop = threading.Event()
         self._threads: list[threading.Thread] = []
 
@@ -66,6 +70,10 @@ class Workers:
         self._notify(self._inbox_wakes, INBOX_KEY)
 
     def notify_outbox(self) -> None:
+        if self._sends_here:  # this process sends its own replies: no round trip through Redis
+            for event in self._outbox_wakes:
+                event.set()
+            return
         self._notify(self._outbox_wakes, OUTBOX_KEY)
 
     def _notify(self, events: list[threading.Event], key: str) -> None:
@@ -137,15 +145,44 @@ class Workers:
         self._start_outbox_threads()
         logger.info("background workers started (thread mode)")
 
-    def _outbox_loops(self):
-        return [(f"outbox-worker-{k}", self._outbox_wakes[k], lambda k=k: self.run_outbox_once((k, OUTBOX_THREADS)))
-                for k in range(OUTBOX_THREADS)]
+    # -- outbox: one dispatcher claims, sending threads (one per shard of recipients) send ---------
+    def _dispatch_once(self) -> int:
+        """Claim due replies in one query and hand each to its recipient's sending thread."""
+        try:
+            self.outbox.heartbeat()
+            claimed = self.outbox.claim_due(OUTBOX_CLAIM)
+        except Exception:  # noqa: BLE001 - logged; the rows stay due
+            logger.exception("outbox round failed")
+            return 0
+        for row in claimed:
+            self._send_queues[shard_of(row[2], OUTBOX_THREADS)].put(row)
+        return len(claimed) if len(claimed) == OUTBOX_CLAIM else 0  # a full batch: claim again at once
+
+    def _send_loop(self, q: queue.Queue) -> None:
+        failed: set[tuple[str, str]] = set()
+        while not self._stop.is_set() or not q.empty():
+            try:
+                row = q.get(timeout=0.5)
+            except queue.Empty:
+                failed.clear()  # a new round: failed recipients are tried again when their retry is due
+                continue
+            try:
+                self.outbox.send_one(row, failed)
+            except Exception:  # noqa: BLE001 - the database may be down; the lease expires and the row returns
+                logger.exception("sending reply %s failed", row[0])
+            if q.empty():
+                failed.clear()
 
     def _start_outbox_threads(self) -> None:
-        for name, wake, work in self._outbox_loops():
-            thread = threading.Thread(target=self._loop, args=(wake, work, OUTBOX_SWEEP_SECONDS), name=name, daemon=True)
+        self._send_queues = [queue.Queue() for _ in range(OUTBOX_THREADS)]
+        for k, q in enumerate(self._send_queues):
+            thread = threading.Thread(target=self._send_loop, args=(q,), name=f"outbox-sender-{k}", daemon=True)
             thread.start()
             self._threads.append(thread)
+        thread = threading.Thread(target=self._loop, args=(self._outbox_wakes[0], self._dispatch_once, OUTBOX_SWEEP_SECONDS),
+                                  name="outbox-dispatcher", daemon=True)
+        thread.start()
+        self._threads.append(thread)
 
     def _loop(self, wake: threading.Event, work, sweep: float = SWEEP_SECONDS) -> None:
         while not self._stop.is_set():
@@ -177,6 +214,7 @@ class Workers:
         logger.info("worker started, waiting on Redis %s", self.redis_url)
         self._stop.clear()
         self._start_outbox_threads()  # replies go out on their own threads while this one reads the inbox
+        self._sends_here = True
         try:
             while not stop.is_set():
                 try:
