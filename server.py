@@ -8,6 +8,7 @@ model, starts the workers and serves with waitress on HOST:PORT (default 127.0.0
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from bot import logs
@@ -30,12 +31,18 @@ def main() -> None:
         sys.exit(2)
     app = create_app(runtime=runtime)
     runtime.start()
+
+    def _terminate(*_):  # SIGTERM (systemd, docker stop): stop serving, drain the workers, exit 0
+        raise SystemExit(0)
+
+    signal.signal(signal.SIGTERM, _terminate)
     host, port = settings["HOST"], int(settings["PORT"])
     logging.getLogger("server").info("serving on http://%s:%s", host, port)
     print(f"Trợ lý công đoàn đang chạy: http://{host}:{port}/  (bảng điều khiển: http://{host}:{port}/dashboard/)", file=sys.stderr, flush=True)
     try:
         serve(app, host=host, port=port, threads=int(settings["SERVER_THREADS"]), ident="congdoan-bot")
     finally:
+        logging.getLogger("server").info("stopping: finishing the work in hand")
         runtime.shutdown()
 
 

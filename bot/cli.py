@@ -335,6 +335,12 @@ def worker(ctx: _Context):
         runtime = Runtime(ctx.settings).prepare(strict=True)
     except StartupError as exc:
         raise click.ClickException(str(exc)) from None
+    if int(ctx.settings["METRICS_PORT"]):
+        from prometheus_client import start_http_server
+
+        from .metrics import registry_for
+
+        start_http_server(int(ctx.settings["METRICS_PORT"]), addr="127.0.0.1", registry=registry_for(runtime.db))
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     _err(f"Tiến trình xử lý đang chạy (Redis: {ctx.settings['REDIS_URL']}). Nhấn Ctrl-C để dừng.")

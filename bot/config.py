@@ -77,6 +77,8 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZALO_REFRESH_TOKEN", "", "Initial OA refresh token", secret=True),
     Setting("ZALO_API_URL", "https://openapi.zalo.me", "Zalo OpenAPI base URL"),
     Setting("ZALO_OAUTH_URL", "https://oauth.zaloapp.com", "Zalo OAuth base URL (token refresh)"),
+    Setting("METRICS_TOKEN", "", "Bearer token for /metrics from other hosts (empty: /metrics only from loopback)"),
+    Setting("METRICS_PORT", 0, "python -m bot worker serves its own Prometheus metrics on this port (0: off)", int),
     Setting("HTTP_TIMEOUT_SECONDS", 10.0, "Timeout for calls to platform APIs", float),
     # --- officers, notifications
     Setting("PUBLIC_URL", "http://127.0.0.1:5005", "Address officers use to reach the dashboard (links in alerts)"),

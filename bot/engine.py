@@ -14,6 +14,7 @@ import copy
 import logging
 import re
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass, field
 
@@ -27,6 +28,7 @@ from . import policy
 from .config import Settings
 from .nlu import segment
 from .nlu.entities import EntityExtractor
+from .nlu.metrics import NLU_SECONDS
 from .nlu.model import TRAIN_HINT, ModelNotFoundError, ModelRegistry, NLUModel
 
 logger = logging.getLogger(__name__)
@@ -161,8 +163,10 @@ class Engine:
             if cached is not None:
                 self._parse_cache.move_to_end(text)
                 return copy.deepcopy(cached)
+        started = time.perf_counter()
         result = model.parse(text).to_rasa()
         result["entities"] = self.entities.extract(text)
+        NLU_SECONDS.observe(time.perf_counter() - started)
         with self._model_lock:
             if model is self._model:
                 self._parse_cache[text] = copy.deepcopy(result)

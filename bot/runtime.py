@@ -62,6 +62,7 @@ class Runtime:
         self.outbox = OutboxSender(self.db, self.channels.senders)
         self.notifier = Notifier(self.db, settings, client=self.http)
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
+        self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
                                tick=self.reload_model_if_changed, maintenance=self.daily_maintenance)
 
@@ -153,10 +154,17 @@ class Runtime:
             db_ok, db_error = False, str(exc)
         self.reload_model_if_changed()
         model = self.engine.model
-        return {
+        checks = {
             "database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect},
             "model": {"ok": model is not None, "version": model.version if model else None, "error": self.model_error},
         }
+        if self.settings["WORKER_MODE"] == "redis":
+            try:
+                self.workers.ping_redis()
+                checks["redis"] = {"ok": True, "error": None}
+            except Exception as exc:  # noqa: BLE001 - reported, not raised
+                checks["redis"] = {"ok": False, "error": f"Không kết nối được Redis: {type(exc).__name__}"}
+        return checks
 
 
 def current_runtime() -> Runtime:
