@@ -96,11 +96,75 @@ class FaultyGraph(FakeGraph):
         return super().respond(rec)
 
 
+class TcpProxy:
+    """127.0.0.1:<port> -> target; ``outage(seconds)`` cuts every connection and refuses new ones."""
+
+    def __init__(self, target_host: str, target_port: int):
+        import socket
+
+        self.target = (target_host, target_port)
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.port = self.listener.getsockname()[1]
+        self.down = threading.Event()
+        self.conns: list = []
+        self.lock = threading.Lock()
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self):
+        import socket
+
+        while True:
+            client, _ = self.listener.accept()
+            if self.down.is_set():
+                client.close()
+                continue
+            try:
+                upstream = socket.create_connection(self.target)
+            except OSError:
+                client.close()
+                continue
+            with self.lock:
+                self.conns += [client, upstream]
+            for a, b in ((client, upstream), (upstream, client)):
+                threading.Thread(target=self._pump, args=(a, b), daemon=True).start()
+
+    @staticmethod
+    def _pump(src, dst):
+        try:
+            while True:
+                data = src.recv(65536)
+                if not data:
+                    break
+                dst.sendall(data)
+        except OSError:
+            pass
+        finally:
+            for sock in (src, dst):
+                try:
+                    sock.close()
+                except OSError:
+                    pass
+
+    def outage(self, seconds: float) -> None:
+        import socket
+
+        self.down.set()
+        with self.lock:
+            for sock in self.conns:
+                try:
+                    sock.shutdown(socket.SHUT_RDWR)
+                except OSError:
+                    pass
+            self.conns.clear()
+        time.sleep(seconds)
+        self.down.clear()
+
+
 def wait_ready(base: str, proc: subprocess.Popen, timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
-            raise SystemExit("server exited: " + (proc.stderr.read().decode(errors="replace")[-2000:] if proc.stderr else ""))
+            raise SystemExit("server exited; see its log in the temporary folder")
         try:
             if httpx.get(base + "/readyz", timeout=1).status_code == 200:
                 return
@@ -123,14 +187,30 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--workers", type=int, default=0)
     parser.add_argument("--drain-timeout", type=float, default=120.0)
+    parser.add_argument("--db-outage", type=float, default=0.0,
+                        help="seconds the PostgreSQL connection is cut (through a local TCP proxy) at --kill-after; with --kill-after "
+                             "and --db-outage the database goes away instead of a process being killed")
     args = parser.parse_args()
+    proxy = None
+    if args.db_outage:
+        from sqlalchemy.engine import make_url
+
+        if not args.database_url.startswith("postgresql"):
+            raise SystemExit("--db-outage needs --database-url postgresql+psycopg://…")
+        url = make_url(args.database_url)
+        proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
 
     graph = FaultyGraph(args.fail500, args.fail429, args.hang)
     tmp = tempfile.mkdtemp(prefix="faults-")
     port = free_port()
     base = f"http://127.0.0.1:{port}"
+    db_url = args.database_url or f"sqlite:///{tmp}/bench.db"
+    if proxy is not None:
+        from sqlalchemy.engine import make_url
+
+        db_url = make_url(args.database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
     env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "redis" if args.workers else "thread",
-           "LOG_LEVEL": "ERROR", "INSTANCE_DIR": tmp, "DATABASE_URL": args.database_url or f"sqlite:///{tmp}/bench.db",
+           "LOG_LEVEL": "ERROR", "INSTANCE_DIR": tmp, "DATABASE_URL": db_url,
            "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
            "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8", "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT)}
     if args.database_url.startswith("postgresql"):
@@ -143,7 +223,9 @@ def main() -> None:
         redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0")).delete("congdoan:wake:inbox", "congdoan:wake:outbox")
 
     def start_server():
-        return subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        # stderr to a file: a pipe nobody reads fills up and blocks the server's logging
+        return subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
+                                stderr=open(Path(tmp) / "server.log", "ab"))
 
     def start_worker():
         return subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
@@ -204,7 +286,11 @@ def main() -> None:
             delay = target - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
-            if args.kill_after and killed_at is None and time.perf_counter() - start >= args.kill_after:
+            if proxy is not None and killed_at is None and time.perf_counter() - start >= args.kill_after:
+                killed_at = time.perf_counter()
+                threading.Thread(target=proxy.outage, args=(args.db_outage,), daemon=True).start()
+                restarted_at = killed_at + args.db_outage
+            elif args.kill_after and killed_at is None and time.perf_counter() - start >= args.kill_after:
                 victim = server if args.kill == "server" or not workers else workers[0]
                 cpu_used += cpu_seconds(victim.pid) - cpu_before.pop(victim.pid, 0.0)
                 victim.send_signal(signal.SIGKILL)
@@ -250,14 +336,16 @@ def main() -> None:
             for seq, (at, text) in enumerate(replies[:count]):
                 if (user, seq) in first_sent:
                     e2e.append((at - first_sent[(user, seq)]) * 1000)
-                if (TEXTS[seq % len(TEXTS)] in GREETINGS) != text.startswith("Chào bạn"):
+                if (TEXTS[seq % len(TEXTS)] in GREETINGS) != ("Chào bạn" in text):  # the first reply opens with the privacy notice
                     out_of_order += 1
     print(f"accepted {n_accepted} of {total} messages ({redeliveries} webhook deliveries refused and redelivered)")
     print(f"Send API faults injected: {dict(graph.faults_injected)}")
     print(f"lost: {lost}, duplicated: {duplicated}, replies of the wrong kind for their position (order): {out_of_order}")
     print(f"end to end: p50 {pct(e2e, 0.5) / 1000:.2f} s, p95 {pct(e2e, 0.95) / 1000:.2f} s, p99 {pct(e2e, 0.99) / 1000:.2f} s, "
           f"max {max(e2e) / 1000 if e2e else float('nan'):.2f} s")
-    if killed_at:
+    if killed_at and proxy is not None:
+        print(f"database unreachable from {killed_at - start:.1f} s to {(restarted_at or killed_at) - start:.1f} s (no restart)")
+    elif killed_at:
         print(f"killed {args.kill} at {killed_at - start:.1f} s, restarted at {(restarted_at or killed_at) - start:.1f} s")
     if done_at:
         print(f"everything delivered {done_at - last_sent:.1f} s after the last message was sent")

@@ -35,7 +35,7 @@ from . import policy
 from .engine import Engine, Turn, Understanding
 from .handoff import tickets
 from .inbox import Inbox
-from .storage import Database
+from .storage import Database, DatabaseUnavailable
 from .storage.models import Conversation, Feedback, InboxEvent, Message, OutboxMessage, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
@@ -99,6 +99,8 @@ class Dialogue:
                 outcome = self._turn(session, event, early)
                 self.inbox.mark_done(event)
                 return outcome
+        except DatabaseUnavailable:
+            raise  # nothing was written; the event stays pending and the round is retried
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
             logger.exception("processing inbox event %s failed", event_id)
             self.inbox.record_failure(event_id, exc)

@@ -29,7 +29,7 @@ from collections.abc import Callable
 from sqlalchemy import and_, delete, or_, select, update
 
 from .channels.base import ChannelSender, DeliveryError, SendContext, TransientDeliveryError, WindowClosedError
-from .storage import Database
+from .storage import Database, DatabaseUnavailable
 from .storage.models import Conversation, OutboxMessage, Process, utcnow
 
 logger = logging.getLogger(__name__)
@@ -40,6 +40,7 @@ HEARTBEAT_EVERY = 1.0
 MAX_ATTEMPTS = 10  # 0.5 + 1 + 2 + … s: the last try is about 4 minutes after the first failure
 MAX_BACKOFF = dt.timedelta(minutes=10)
 HELD_BACK = dt.timedelta(seconds=1)
+SETTLE_PATIENCE = 120.0  # seconds a sending thread waits for the database to record a reply it sent
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -82,7 +83,6 @@ class OutboxSender:
             first = self._beat_at == 0.0
             if not force and not first and time.monotonic() - self._beat_at < HEARTBEAT_EVERY:
                 return
-            self._beat_at = time.monotonic()
         now = self.clock()
         with self.db.session() as session:
             row = session.get(Process, self.owner)
@@ -94,6 +94,8 @@ class OutboxSender:
                 for other in session.scalars(select(Process).where(Process.host == self.host, Process.owner != self.owner)).all():
                     if not _pid_alive(other.pid):
                         session.delete(other)
+        with self._beat_lock:
+            self._beat_at = time.monotonic()  # only once the beat is written
 
     def retire(self) -> None:
         """On a clean stop: give back leased rows and remove the heartbeat, so nobody waits."""
@@ -105,9 +107,11 @@ class OutboxSender:
     # -- claiming -----------------------------------------------------------------------------------
     def _due(self, now: dt.datetime):
         live = select(Process.owner).where(Process.seen_at >= now - STALE)
+        # Never our own rows before their lease ends: after a database outage our heartbeat is stale
+        # too, and the rows are still in our sending threads' hands.
         taken_back = and_(OutboxMessage.status == "sending",
                           or_(OutboxMessage.next_attempt_at <= now, OutboxMessage.lease_owner.is_(None),
-                              OutboxMessage.lease_owner.not_in(live)))
+                              and_(OutboxMessage.lease_owner != self.owner, OutboxMessage.lease_owner.not_in(live))))
         return and_(OutboxMessage.channel.in_(list(self.senders)),
                     or_(and_(OutboxMessage.status == "pending", OutboxMessage.next_attempt_at <= now), taken_back))
 
@@ -171,7 +175,20 @@ class OutboxSender:
             outcome = TransientDeliveryError("Lỗi hệ thống khi gửi; sẽ thử lại.", type(exc).__name__)
         if isinstance(outcome, DeliveryError) and outcome.retryable:
             failed_recipients.add(key)
-        return self._settle(row_id, outcome)
+        return self._settle_surely(row_id, outcome)
+
+    def _settle_surely(self, row_id: int, outcome) -> int:
+        """Settle, waiting for the database if it is away: the platform's answer is known, and
+        forgetting it would send the reply again once the lease runs out. The thread waits (and
+        sends nothing else) until the database is back, for up to ``SETTLE_PATIENCE``."""
+        deadline = time.monotonic() + SETTLE_PATIENCE
+        while True:
+            try:
+                return self._settle(row_id, outcome)
+            except DatabaseUnavailable:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.5)
 
     def send_due(self, limit: int = 10, shard: tuple[int, int] = (0, 1)) -> int:
         """Send what is due in this shard, in this thread; returns how many rows were settled

@@ -17,6 +17,7 @@ import time
 
 from .dialogue import Dialogue
 from .outbox import OutboxSender, shard_of
+from .storage import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class Workers:
         try:
             self.tick()
             done = self.dialogue.process_pending(limit=limit, shard=shard)
+        except DatabaseUnavailable as exc:  # one line, not a traceback a second while the database is away
+            logger.warning("inbox round skipped: %s", exc)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
         if done:
@@ -151,6 +154,9 @@ class Workers:
         try:
             self.outbox.heartbeat()
             claimed = self.outbox.claim_due(OUTBOX_CLAIM)
+        except DatabaseUnavailable as exc:
+            logger.warning("outbox round skipped: %s", exc)
+            return 0
         except Exception:  # noqa: BLE001 - logged; the rows stay due
             logger.exception("outbox round failed")
             return 0
@@ -168,7 +174,9 @@ class Workers:
                 continue
             try:
                 self.outbox.send_one(row, failed)
-            except Exception:  # noqa: BLE001 - the database may be down; the lease expires and the row returns
+            except DatabaseUnavailable as exc:  # the reply may have gone out: its lease returns it (crash window)
+                logger.warning("reply %s not settled: %s", row[0], exc)
+            except Exception:  # noqa: BLE001 - the lease expires and the row returns
                 logger.exception("sending reply %s failed", row[0])
             if q.empty():
                 failed.clear()
