@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import or_, select
+from sqlalchemy import select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -60,15 +60,27 @@ class Inbox:
                                                               InboxEvent.platform_message_id == message_id))
 
     def pending(self, limit: int = 100) -> list[tuple[int, str]]:
-        """(id, sender) of events due for processing, oldest first (a read: no write lock)."""
+        """(id, sender) of events due for processing, oldest first (a read: no write lock).
+
+        Only a sender's oldest pending event is offered: one that is backing off after a failure
+        holds back the same person's later messages, so they are never answered out of order."""
         now = self.clock()
         with self.db.read() as session:
-            return [tuple(row) for row in session.execute(
-                select(InboxEvent.id, InboxEvent.sender_id)
-                .where(InboxEvent.status == "pending", or_(InboxEvent.locked_until.is_(None), InboxEvent.locked_until <= now))
+            rows = session.execute(
+                select(InboxEvent.id, InboxEvent.channel, InboxEvent.sender_id, InboxEvent.locked_until)
+                .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
-                .limit(limit)
-            )]
+                .limit(limit * 2)
+            ).all()
+        due, seen = [], set()
+        for event_id, channel, sender, locked_until in rows:
+            key = (channel, sender)
+            if key in seen:
+                continue
+            seen.add(key)
+            if locked_until is None or _aware(locked_until) <= now:
+                due.append((event_id, sender))
+        return due[:limit]
 
     def pending_text(self, event_id: int) -> str | None:
         """The text of a pending event, read outside any write transaction (to run the NLU early)."""
@@ -103,6 +115,10 @@ class Inbox:
                     event.locked_until = self.clock() + dt.timedelta(seconds=2 ** event.attempts)
         except Exception:  # noqa: BLE001 - the database itself may be down; the row stays pending
             logger.exception("could not record failure of inbox event %s", event_id)
+
+
+def _aware(value: dt.datetime) -> dt.datetime:
+    return value if value.tzinfo else value.replace(tzinfo=dt.timezone.utc)
 
 
 def _row(m: IncomingMessage, now: dt.datetime) -> dict:

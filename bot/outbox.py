@@ -163,7 +163,7 @@ class OutboxSender:
         (``failed_recipients``) gets its later replies held back, so they keep their order."""
         row_id, channel, recipient, body, ctx = claimed
         key = (channel, recipient)
-        if key in failed_recipients:
+        if key in failed_recipients or self._waits_for_earlier(row_id, channel, recipient):
             self._settle(row_id, None)
             return 0
         try:
@@ -204,6 +204,19 @@ class OutboxSender:
             author=row.author,
             now=now,
         )
+
+    def _waits_for_earlier(self, row_id: int, channel: str, recipient: str) -> bool:
+        """Checked again just before sending: an older reply to the same person is still unsent
+        (the claim's check can be outrun when several rows of one person are leased together)."""
+        with self.db.read() as session:
+            return session.scalar(
+                select(OutboxMessage.id).where(
+                    OutboxMessage.channel == channel,
+                    OutboxMessage.recipient_id == recipient,
+                    OutboxMessage.id < row_id,
+                    OutboxMessage.status.in_(("pending", "sending")),
+                ).limit(1)
+            ) is not None
 
     def _earlier_unsent(self, session, row: OutboxMessage) -> bool:
         """An older reply to the same person that is still waiting (order must be kept)."""

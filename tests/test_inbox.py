@@ -113,3 +113,14 @@ def test_failure_with_the_database_down_is_logged_not_raised(clock, caplog):
     finally:
         down.dispose()
     assert "could not record failure of inbox event 1" in caplog.text
+
+
+def test_a_backing_off_event_holds_back_the_same_persons_later_messages(inbox, clock):
+    first, second = inbox.accept([msg("o1", sender="same"), msg("o2", sender="same")])
+    [other] = inbox.accept([msg("o3", sender="someone-else")])
+    assert [e for e, _ in inbox.pending()] == [first, other]  # one at a time per person, oldest first
+    inbox.record_failure(first, RuntimeError("boom"))
+    assert [e for e, _ in inbox.pending()] == [other]  # not "o2" before "o1"
+    clock.advance(2)
+    assert [e for e, _ in inbox.pending()] == [first, other]
+    assert second not in [e for e, _ in inbox.pending()]

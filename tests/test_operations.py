@@ -105,3 +105,22 @@ def test_worker_with_redis_unreachable_at_start_is_a_clear_error(tmp_path):
            "WORKER_MODE": "redis", "REDIS_URL": "redis://127.0.0.1:1/0"}
     done = subprocess.run([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert done.returncode == 1 and "Redis" in done.stderr
+
+
+@pytest.mark.slow
+def test_kill_9_under_send_api_faults_loses_nothing(tmp_path):
+    """The short version of benchmarks/faults.py: Send API faults, the server killed with SIGKILL
+    mid-run and restarted on the same database; every message answered, at most one duplicate per
+    sending thread, replies in order."""
+    import re
+
+    from bot.workers import OUTBOX_THREADS
+
+    run = subprocess.run([sys.executable, "benchmarks/faults.py", "--users", "10", "--per-user", "6", "--rate", "10",
+                          "--kill-after", "3", "--drain-timeout", "60"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+    out = run.stdout
+    assert run.returncode == 0, run.stderr[-2000:]
+    lost, duplicated, disorder = map(int, re.search(r"lost: (\d+), duplicated: (\d+), replies out of order: (\d+)", out).groups())
+    assert "accepted 60 of 60" in out and "killed server" in out
+    assert lost == 0 and duplicated <= OUTBOX_THREADS and disorder == 0
+    assert "everything delivered" in out
