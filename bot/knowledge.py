@@ -292,7 +292,7 @@ def load_places(path: str | Path) -> dict[str, str]:
         return {}
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as exc:
+    except (yaml.YAMLError, ValueError, TypeError, RecursionError) as exc:  # also impossible dates, huge integers, deep nesting
         raise KnowledgeBaseError(f"{path}: YAML không hợp lệ ({exc.__class__.__name__})") from None
     places = raw.get("places") or {} if isinstance(raw, dict) else None
     if not isinstance(places, dict):

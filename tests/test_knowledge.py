@@ -122,3 +122,13 @@ def test_project_places_table_loads_empty():
     from bot.knowledge import load_places
 
     assert load_places(Path(__file__).resolve().parent.parent / "faq" / "places" / "regions.yml") == {}
+
+
+@pytest.mark.parametrize("text", ["as_of: 2020-13-45\nplaces: {}\n", "places: {a: " + "[" * 3000 + "]" * 3000 + "}\n"])
+def test_places_table_that_yaml_cannot_build_is_a_clear_error(tmp_path, text):
+    from bot.knowledge import KnowledgeBaseError, load_places
+
+    path = tmp_path / "regions.yml"
+    path.write_text(text, encoding="utf-8")
+    with pytest.raises(KnowledgeBaseError, match="regions.yml"):
+        load_places(path)

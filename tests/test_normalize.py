@@ -97,6 +97,10 @@ def test_abbreviation_table_errors_name_the_file(tmp_path):
     bad.write_text("abbreviations:\n  ko: ''\n", encoding="utf-8")
     with pytest.raises(AbbreviationTableError, match="ko"):
         load_abbreviations(bad)
+    for text in ("version: 2020-13-45\nabbreviations: {}\n", "abbreviations: " + "[" * 3000 + "]" * 3000 + "\n"):
+        bad.write_text(text, encoding="utf-8")  # YAML that parses but cannot be built: a date, deep nesting
+        with pytest.raises(AbbreviationTableError, match="abbr.yml"):
+            load_abbreviations(bad)
 
 
 def test_custom_table():

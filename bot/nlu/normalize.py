@@ -223,6 +223,8 @@ def load_abbreviations(path: str | Path) -> dict[str, str]:
     except yaml.YAMLError as exc:
         where = yaml_lines.error_location(exc, str(path))
         raise AbbreviationTableError(f"{where}: YAML không hợp lệ ({getattr(exc, 'problem', exc)})") from exc
+    except (ValueError, TypeError, RecursionError) as exc:  # an impossible date, a huge integer, nesting too deep
+        raise AbbreviationTableError(f"{path}: YAML không đọc được ({type(exc).__name__})") from None
     table = (data or {}).get("abbreviations", data) if isinstance(data, dict) else None
     if not isinstance(table, dict):
         raise AbbreviationTableError(f"{path}: cần một bảng 'abbreviations:' dạng viết_tắt: từ_đầy_đủ")
