@@ -108,7 +108,7 @@ def test_worker_with_redis_unreachable_at_start_is_a_clear_error(tmp_path):
 
 
 @pytest.mark.slow
-def test_kill_9_under_send_api_faults_loses_nothing(tmp_path):
+def test_kill_9_under_send_api_faults_loses_nothing(tmp_path, project_models_dir):
     """The short version of benchmarks/faults.py: Send API faults, the server killed with SIGKILL
     mid-run and restarted on the same database; every message answered, at most one duplicate per
     sending thread, replies in order."""
@@ -117,7 +117,8 @@ def test_kill_9_under_send_api_faults_loses_nothing(tmp_path):
     from bot.workers import OUTBOX_THREADS
 
     run = subprocess.run([sys.executable, "benchmarks/faults.py", "--users", "10", "--per-user", "6", "--rate", "10",
-                          "--kill-after", "3", "--drain-timeout", "60"], cwd=ROOT, capture_output=True, text=True, timeout=300)
+                          "--kill-after", "3", "--drain-timeout", "60"], cwd=ROOT, capture_output=True, text=True, timeout=300,
+                         env={**os.environ, "MODELS_DIR": str(project_models_dir)})  # a fresh clone has no models/ of its own
     out = run.stdout
     assert run.returncode == 0, run.stderr[-2000:]
     lost, duplicated, disorder = map(int, re.search(r"lost: (\d+), duplicated: (\d+), replies out of order: (\d+)", out).groups())
