@@ -32,26 +32,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.loadtools import cpu_seconds, pct  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
 SECRET = "bench-secret"
 QUESTIONS = ["xin chào", "nghỉ phép năm được mấy ngày", "lương tối thiểu vùng 2026", "cho em gặp cán bộ",
              "tăng ca chủ nhật tính lương thế nào", "rut bhxh 1 lan duoc khong", "cảm ơn ad"]
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU time of a process, from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
 
 
 def main() -> None:

@@ -41,6 +41,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.loadtools import cpu_seconds, pct  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
@@ -52,21 +53,6 @@ HTTP_TIMEOUT = 2.0
 FAQ_IDS = ["nghi_phep_nam", "luong_toi_thieu_vung", "bhxh_mot_lan", "tro_cap_thoi_viec", "nghi_le_tet",
            "thu_viec_thoi_gian", "lam_them_gio_gioi_han", "bhtn", "nghi_viec_rieng", "hdld_loai_hinh_thuc"]
 TEXTS = [f"/faq/{faq_id}" for faq_id in FAQ_IDS]
-
-
-def pct(values, q):
-    values = sorted(values)
-    return values[min(len(values) - 1, int(len(values) * q))] if values else float("nan")
-
-
-def cpu_seconds(pid: int) -> float:
-    """user + system CPU of a process (and its reaped children) from /proc."""
-    try:
-        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    except OSError:
-        return 0.0
-    ticks = os.sysconf("SC_CLK_TCK")
-    return sum(int(fields[i]) for i in (11, 12, 13, 14)) / ticks
 
 
 class FaultyGraph(FakeGraph):
@@ -248,7 +234,7 @@ def main() -> None:
     redeliveries = 0
     lock = threading.Lock()
     client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
-    cpu_before = {p.pid: cpu_seconds(p.pid) for p in [server, *workers]}
+    cpu_before = {p.pid: cpu_seconds(p.pid, children=True) for p in [server, *workers]}
 
     def deliver(user: str, seq: int) -> None:
         """Post until the server accepts (the platform redelivers refused webhooks)."""
@@ -303,7 +289,7 @@ def main() -> None:
                 restarted_at = killed_at + args.db_outage
             elif args.kill_after and killed_at is None and time.perf_counter() - start >= args.kill_after:
                 victim = server if args.kill == "server" or not workers else workers[0]
-                cpu_used += cpu_seconds(victim.pid) - cpu_before.pop(victim.pid, 0.0)
+                cpu_used += cpu_seconds(victim.pid, children=True) - cpu_before.pop(victim.pid, 0.0)
                 victim.send_signal(signal.SIGKILL)
                 victim.wait()
                 killed_at = time.perf_counter()
@@ -336,7 +322,7 @@ def main() -> None:
     time.sleep(3)  # late duplicates
 
     procs = [server, *workers]
-    cpu_total = cpu_used + sum(cpu_seconds(p.pid) - cpu_before.get(p.pid, 0.0) for p in procs if p.poll() is None)
+    cpu_total = cpu_used + sum(cpu_seconds(p.pid, children=True) - cpu_before.get(p.pid, 0.0) for p in procs if p.poll() is None)
     n_accepted = sum(accepted.values())
     from actions.resources import Resources
     from bot.config import Settings

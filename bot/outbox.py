@@ -205,29 +205,24 @@ class OutboxSender:
             now=now,
         )
 
+    @staticmethod
+    def _older_unsent(channel: str, recipient: str, row_id: int):
+        """An older reply to the same person that is still waiting (order must be kept)."""
+        return select(OutboxMessage.id).where(
+            OutboxMessage.channel == channel,
+            OutboxMessage.recipient_id == recipient,
+            OutboxMessage.id < row_id,
+            OutboxMessage.status.in_(("pending", "sending")),
+        ).limit(1)
+
     def _waits_for_earlier(self, row_id: int, channel: str, recipient: str) -> bool:
-        """Checked again just before sending: an older reply to the same person is still unsent
-        (the claim's check can be outrun when several rows of one person are leased together)."""
+        """Checked again just before sending: the claim's check can be outrun when several rows of
+        one person are leased together."""
         with self.db.read() as session:
-            return session.scalar(
-                select(OutboxMessage.id).where(
-                    OutboxMessage.channel == channel,
-                    OutboxMessage.recipient_id == recipient,
-                    OutboxMessage.id < row_id,
-                    OutboxMessage.status.in_(("pending", "sending")),
-                ).limit(1)
-            ) is not None
+            return session.scalar(self._older_unsent(channel, recipient, row_id)) is not None
 
     def _earlier_unsent(self, session, row: OutboxMessage) -> bool:
-        """An older reply to the same person that is still waiting (order must be kept)."""
-        return session.scalar(
-            select(OutboxMessage.id).where(
-                OutboxMessage.channel == row.channel,
-                OutboxMessage.recipient_id == row.recipient_id,
-                OutboxMessage.id < row.id,
-                OutboxMessage.status.in_(("pending", "sending")),
-            ).limit(1)
-        ) is not None
+        return session.scalar(self._older_unsent(row.channel, row.recipient_id, row.id)) is not None
 
     def _settle(self, row_id: int, outcome) -> int:
         """Record one send result at once, in its own short transaction; 1 if the row is settled."""

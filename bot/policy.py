@@ -138,7 +138,7 @@ def decide(parse: dict, kb: KnowledgeBase, threshold: float = 0.0, margin: float
             return Decision(ACTION_STATUS, intent, confidence)
         return Decision(ACTION_LISTEN, intent, confidence, reason="ticket_open")
     if form:
-        return _decide_in_form(parse, form, decide(parse, kb, threshold, margin, clarify_floor), threshold)
+        return _decide_in_form(parse, form, lambda: decide(parse, kb, threshold, margin, clarify_floor), threshold)
     if not text:
         return Decision(ACTION_EMPTY, None, 0.0, reason="empty")
     if intent == "attachment":
@@ -218,7 +218,7 @@ def _case_decision(plan: cases.CasePlan, intent: str | None, confidence: float, 
     return Decision(action, intent, confidence, faq_id=faq_id, reason=reason, case=plan)
 
 
-def _decide_in_form(parse: dict, form: dict, otherwise: Decision, threshold: float) -> Decision:
+def _decide_in_form(parse: dict, form: dict, without_form, threshold: float) -> Decision:
     """The rows for a message that arrives while a form is open."""
     intent = (parse.get("intent") or {}).get("name")
     confidence = float((parse.get("intent") or {}).get("confidence") or 0.0)
@@ -229,6 +229,7 @@ def _decide_in_form(parse: dict, form: dict, otherwise: Decision, threshold: flo
     if plan is not None:
         return _case_decision(plan, intent, confidence, faq_id, "form")
     # Nothing usable for the form: another question (or a request for a person) leaves it.
+    otherwise = without_form()
     if otherwise.action in (ACTION_HANDOFF, ACTION_STATUS, ACTION_CALCULATE, ACTION_FORM) or (
         otherwise.action in (ACTION_ANSWER, ACTION_SMALLTALK) and otherwise.confidence >= threshold
     ):

@@ -216,13 +216,12 @@ def _durations(folded: str, today: dt.date) -> Iterable[dict]:
         elif m.group("y"):
             years = _number(m.group("y"))
             months = int(years * 12) + (int(m.group("ym")) if m.group("ym") else 0) + (6 if m.group("half") else 0)
-            # "t" right after a year count is "tháng" only with a number ("3n5t"); "3 năm tôi" is not
         else:
-            months = int(m.group("m")) + (0 if not m.group("mhalf") else 0)
-        # "t" alone is too ambiguous ("8 t" could be "tôi"): accept only glued to the number
+            months = int(m.group("m"))
+        # "t" and "n" alone are too ambiguous ("8 t" may be "tôi"): accepted only glued to the number ("3n5t")
         if m.group("m") and re.fullmatch(r"\d+\s+t", m.group(0)):
             continue
-        if m.group("y") and re.fullmatch(r"[\d.,]+\s+n", m.group(0).split()[0] + " " + (m.group(0).split()[1] if len(m.group(0).split()) > 1 else "")):
+        if m.group("y") and re.fullmatch(r"[\d.,]+\s+n", " ".join(m.group(0).split()[:2])):
             continue
         before = folded[max(0, m.start() - 12): m.start()]
         approximate = bool(_APPROX.search(before))
@@ -246,7 +245,6 @@ _BIRTH = re.compile(
     r"(?:sinh|sn|ngay sinh|nam sinh|de nam)\s*(?:vao\s*)?(?:ngay\s*\d{1,2}\s*[/-]?\s*)?"
     r"(?:(?:thang\s*)?(?P<m>\d{1,2})\s*(?:[/-]|nam|\s)\s*|thang\s*(?P<mw>\d{1,2})\s*(?:nam\s*)?|nam\s*)?(?P<y>\d{4})"
 )
-_BIRTH_YEAR_TAIL = re.compile(r"(?:(?P<m>\d{1,2})\s*[/-]\s*)?(?P<y>19\d{2})\s*$")
 
 
 def _hours(folded: str) -> Iterable[dict]:
@@ -383,7 +381,7 @@ def _overlaps(a: dict, b: dict) -> bool:
 
 
 # Earlier kinds win an overlap: "8 triệu" is money, not a duration; "tháng 3/1970" is a birth.
-_PRIORITY = ("birth", "money", "duration", "hours", "days", "age")
+_BY_PRIORITY = (_birth, _money, _durations, _hours, _days, _ages)
 
 
 class EntityExtractor:
@@ -403,21 +401,9 @@ class EntityExtractor:
         text = unicodedata.normalize("NFC", text)[:4000]
         folded = fold(text)
         ranked: list[dict] = []
-        for kind in _PRIORITY:
-            found = {
-                "birth": lambda: _birth(folded),
-                "money": lambda: _money(folded),
-                "duration": lambda: _durations(folded, self.today()),
-                "hours": lambda: _hours(folded),
-                "days": lambda: _days(folded),
-                "age": lambda: _ages(folded),
-            }[kind]()
-            for entity in found:
-                if entity["entity"] == "night" or not any(_overlaps(entity, other) for other in ranked):
-                    ranked.append(entity)
-        others = [*_words(folded), *_sex(folded, text), *_places(folded, self.places)]
-        for entity in others:
-            if entity["entity"] == "night" or not any(_overlaps(entity, other) for other in ranked):
+        found = [e for extract in _BY_PRIORITY for e in (extract(folded, self.today()) if extract is _durations else extract(folded))]
+        for entity in [*found, *_words(folded), *_sex(folded, text), *_places(folded, self.places)]:
+            if entity["entity"] == "night" or not any(_overlaps(entity, other) for other in ranked):  # night may overlap hours
                 ranked.append(entity)
         ranked.sort(key=lambda e: (e["start"], e["end"]))
         return _dedupe(ranked)
