@@ -379,7 +379,7 @@ def officers():
 @officers.command("add")
 @click.argument("email")
 @click.option("--name", required=True, help="Họ tên cán bộ.")
-@click.option("--role", type=click.Choice(["officer", "admin"]), default="officer", show_default=True, help="Vai trò.")
+@click.option("--role", type=click.Choice(["officer", "maintainer", "admin"]), default="officer", show_default=True, help="Vai trò.")
 @click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin (dòng đầu tiên) thay vì hỏi.")
 @pass_ctx
 def officers_add(ctx: _Context, email, name, role, password_stdin):

@@ -6,7 +6,7 @@
 - ``api``: the JSON API for integrations (``/api``, officer tokens)
 
 Security: hashed passwords, an HttpOnly SameSite session cookie, a CSRF token on every form, a
-login rate limit, and roles (``officer``, ``admin``). No default account exists: the first admin is
+login rate limit, and roles (``officer``, ``maintainer``, ``admin``). No default account exists: the first admin is
 created with ``python -m bot officers add EMAIL --name NAME --role admin``.
 """
 

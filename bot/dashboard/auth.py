@@ -70,6 +70,26 @@ def login_required(view):
     return wrapped
 
 
+def role_required(*roles: str):
+    """A view for signed-in officers whose role is one of ``roles`` (others get 403)."""
+
+    def decorate(view):
+        @functools.wraps(view)
+        @login_required
+        def wrapped(*args, **kwargs):
+            if g.officer.role not in roles:
+                abort(403)
+            return view(*args, **kwargs)
+
+        return wrapped
+
+    return decorate
+
+
+# Maintainers teach the bot (review real questions, edit the FAQ, retrain); admins may do it too.
+maintainer_required = role_required("maintainer", "admin")
+
+
 def admin_required(view):
     @functools.wraps(view)
     @login_required

@@ -13,7 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 
 from ..storage.models import LoginFailure, Officer, utcnow
 
-ROLES = ("officer", "admin")
+ROLES = ("officer", "maintainer", "admin")  # maintainer: teaches the bot (learning loop, FAQ); admin: everything
 MIN_PASSWORD = 10
 _EMAIL_RE = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 # A fixed hash to compare against when the e-mail is unknown, so timing does not reveal accounts.
