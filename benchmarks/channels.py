@@ -48,6 +48,8 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--workers", type=int, default=0,
                         help="run N `python -m bot worker` processes with WORKER_MODE=redis (0: worker threads in the server)")
+    parser.add_argument("--profile", metavar="DIR", default="",
+                        help="sample every process with py-spy (must be installed) while messages are sent; collapsed stacks in DIR")
     args = parser.parse_args()
 
     graph = FakeGraph()
@@ -122,6 +124,10 @@ def main() -> None:
                 else:
                     errors += 1
 
+        spies = [subprocess.Popen(["py-spy", "record", "--pid", str(p.pid), "--format", "raw", "--gil", "--nonblocking", "--rate", "200",
+                                   "-o", str(Path(args.profile) / f"{name}.txt"), "-d", str(int(args.seconds) + 2)],
+                                  stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for name, p in [("server", server), *((f"worker{i + 1}", w) for i, w in enumerate(workers))]] if args.profile else []
         print(f"sending {total} signed webhooks at {args.rate:.0f}/s for {args.seconds:.0f} s …", flush=True)
         start = time.perf_counter()
         with ThreadPoolExecutor(max_workers=32) as pool:
@@ -136,6 +142,8 @@ def main() -> None:
         while time.monotonic() < wait_until and len(received) < total - errors:
             time.sleep(0.2)
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
+        for spy in spies:
+            spy.wait(30)
         e2e = [(received[p][0] - sent_at[p]) * 1000 for p in received if p in sent_at]
         lost = total - errors - len(received)
         duplicated = sum(len(v) - 1 for v in received.values())

@@ -81,18 +81,21 @@ class Dialogue:
         """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
         worker threads then never handle the same person's messages out of order)."""
         done = 0
-        for event_id, sender in self.inbox.pending(limit):
+        for event_id, sender, text in self.inbox.pending(limit):
             if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
                 continue
-            if self.process(event_id) is not None:
+            if self.process(event_id, text) is not None:
                 done += 1
         return done
 
-    def process(self, event_id: int) -> Outcome | None:
-        """Process one inbox event. Returns None if it was already done or is being processed."""
-        early = self._parse_early(event_id)
+    def process(self, event_id: int, text: str | None = None) -> Outcome | None:
+        """Process one inbox event (``text``: its text if the caller has read it already). Returns
+        None if it was already done or is being processed."""
+        early = self._parse_early(event_id, text)
         try:
-            with self.db.session() as session:
+            # No autoflush: the turn's changes go to the database in one flush (before the replies'
+            # rows) and at commit, not piecemeal before every query.
+            with self.db.session() as session, session.no_autoflush:
                 event = self.inbox.claim(session, event_id)
                 if event is None:
                     return None
@@ -160,11 +163,12 @@ class Dialogue:
         return self._write_replies(session, event, conv, turn, now, ticket)
 
     # -- steps ------------------------------------------------------------------------------------
-    def _parse_early(self, event_id: int) -> dict | None:
+    def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
         """The NLU of the event's text, before the write transaction (only an optimisation: the
         turn parses again if this failed or the input turned out to be a button)."""
         try:
-            text = self.inbox.pending_text(event_id)
+            if text is None:
+                text = self.inbox.pending_text(event_id)
             if text and text.strip() and not text.startswith("/") and self.engine.model is not None:
                 return self.engine.parse(text[: self.max_message_chars])
         except Exception:  # noqa: BLE001 - the turn itself reports real errors

@@ -33,7 +33,7 @@ class Inbox:
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
         """Store messages; returns the ids of the NEW rows (redeliveries are skipped).
 
-        Each message is stored in its own savepoint: one the database refuses is logged and
+        Each message of a batch is stored in its own savepoint: one the database refuses is logged and
         skipped (the platform would otherwise redeliver the whole batch forever), the others are
         kept. A database that is down raises ``DatabaseUnavailable`` (the webhook answers 503 and
         the platform redelivers)."""
@@ -45,9 +45,14 @@ class Inbox:
             for m in messages:
                 stmt = self.db.insert_ignoring(InboxEvent, _row(m, now), ["channel", "platform_message_id"])
                 try:
-                    with session.begin_nested():
+                    if len(messages) == 1:  # nothing else to keep: no savepoint (two round trips fewer)
                         row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                    else:
+                        with session.begin_nested():
+                            row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
                 except (DataError, IntegrityError) as exc:
+                    if len(messages) == 1:
+                        session.rollback()
                     logger.error("inbox: %s event refused by the database (%s); the other events are kept", m.channel, type(exc.orig).__name__)
                     continue
                 if row_id is not None:
@@ -59,27 +64,28 @@ class Inbox:
             return session.scalar(select(InboxEvent.id).where(InboxEvent.channel == channel,
                                                               InboxEvent.platform_message_id == message_id))
 
-    def pending(self, limit: int = 100) -> list[tuple[int, str]]:
-        """(id, sender) of events due for processing, oldest first (a read: no write lock).
+    def pending(self, limit: int = 100) -> list[tuple[int, str, str | None]]:
+        """(id, sender, text) of events due for processing, oldest first (a read: no write lock; the
+        text lets the NLU run before the write transaction).
 
         Only a sender's oldest pending event is offered: one that is backing off after a failure
         holds back the same person's later messages, so they are never answered out of order."""
         now = self.clock()
         with self.db.read() as session:
             rows = session.execute(
-                select(InboxEvent.id, InboxEvent.channel, InboxEvent.sender_id, InboxEvent.locked_until)
+                select(InboxEvent.id, InboxEvent.channel, InboxEvent.sender_id, InboxEvent.locked_until, InboxEvent.text)
                 .where(InboxEvent.status == "pending")
                 .order_by(InboxEvent.id)
                 .limit(limit * 2)
             ).all()
         due, seen = [], set()
-        for event_id, channel, sender, locked_until in rows:
+        for event_id, channel, sender, locked_until, text in rows:
             key = (channel, sender)
             if key in seen:
                 continue
             seen.add(key)
             if locked_until is None or _aware(locked_until) <= now:
-                due.append((event_id, sender))
+                due.append((event_id, sender, text))
         return due[:limit]
 
     def pending_text(self, event_id: int) -> str | None:

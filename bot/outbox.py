@@ -26,7 +26,7 @@ import uuid
 import zlib
 from collections.abc import Callable
 
-from sqlalchemy import and_, delete, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 
 from .channels.base import ChannelSender, DeliveryError, SendContext, TransientDeliveryError, WindowClosedError
 from .storage import Database, DatabaseUnavailable
@@ -128,26 +128,36 @@ class OutboxSender:
         ids = [row_id for row_id, recipient in candidates if shard_of(recipient, n) == k][:limit]
         if not ids:
             return []
-        claimed = []
         with self.db.session() as session:
-            stmt = select(OutboxMessage).where(OutboxMessage.id.in_(ids), self._due(now)).order_by(OutboxMessage.id)
+            stmt = (select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient_id, OutboxMessage.body, OutboxMessage.status,
+                           OutboxMessage.author, OutboxMessage.conversation_id)
+                    .where(OutboxMessage.id.in_(ids), self._due(now)).order_by(OutboxMessage.id))
             if self.db.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
-            rows = session.scalars(stmt).all()
-            checked: dict[tuple[str, str], bool] = {}
-            taken_back = 0
+            rows = session.execute(stmt).all()
+            if not rows:
+                return []
+            # Order: a person's first row here may go only if nothing older to that person still waits
+            # (one query for the whole batch; later rows of the same person follow their first).
+            first = {}
             for row in rows:
-                key = (row.channel, row.recipient_id)
-                if key not in checked:
-                    checked[key] = not self._earlier_unsent(session, row)
-                if not checked[key]:
-                    continue
-                if row.status == "sending":
-                    taken_back += 1
-                row.status = "sending"
-                row.lease_owner = self.owner
-                row.next_attempt_at = now + LEASE
-                claimed.append((row.id, row.channel, row.recipient_id, dict(row.body), self._context(session, row, now)))
+                first.setdefault((row.channel, row.recipient_id), row.id)
+            older = self._persons_waiting(session, first)
+            rows = [row for row in rows if (row.channel, row.recipient_id) not in older]
+            if not rows:
+                return []
+            conversations = {c.id: c for c in session.execute(
+                select(Conversation.id, Conversation.last_user_message_at, Conversation.replies_since_user_message)
+                .where(Conversation.id.in_({r.conversation_id for r in rows if r.conversation_id is not None}))).all()}
+            session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
+                            .values(status="sending", lease_owner=self.owner, next_attempt_at=now + LEASE))
+        taken_back = sum(row.status == "sending" for row in rows)
+        claimed = []
+        for row in rows:
+            conv = conversations.get(row.conversation_id)
+            ctx = SendContext(last_user_message_at=conv.last_user_message_at if conv else None,
+                              replies_since_user_message=conv.replies_since_user_message if conv else 0, author=row.author, now=now)
+            claimed.append((row.id, row.channel, row.recipient_id, dict(row.body), ctx))
         if taken_back:
             self.reclaimed += taken_back
             logger.warning("took back %s replies leased by a stopped process; a reply in flight at the stop may go out twice", taken_back)
@@ -196,15 +206,6 @@ class OutboxSender:
         failed_recipients: set[tuple[str, str]] = set()
         return sum(self.send_one(claimed, failed_recipients) for claimed in self._claim(limit, shard))
 
-    def _context(self, session, row: OutboxMessage, now: dt.datetime) -> SendContext:
-        conv = session.get(Conversation, row.conversation_id) if row.conversation_id else None
-        return SendContext(
-            last_user_message_at=conv.last_user_message_at if conv else None,
-            replies_since_user_message=conv.replies_since_user_message if conv else 0,
-            author=row.author,
-            now=now,
-        )
-
     @staticmethod
     def _older_unsent(channel: str, recipient: str, row_id: int):
         """An older reply to the same person that is still waiting (order must be kept)."""
@@ -221,8 +222,17 @@ class OutboxSender:
         with self.db.read() as session:
             return session.scalar(self._older_unsent(channel, recipient, row_id)) is not None
 
-    def _earlier_unsent(self, session, row: OutboxMessage) -> bool:
-        return session.scalar(self._older_unsent(row.channel, row.recipient_id, row.id)) is not None
+    @staticmethod
+    def _persons_waiting(session, first: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
+        """The (channel, recipient) pairs whose first row in this batch has an older reply still waiting."""
+        oldest = session.execute(
+            select(OutboxMessage.channel, OutboxMessage.recipient_id, func.min(OutboxMessage.id))
+            .where(OutboxMessage.recipient_id.in_({recipient for _, recipient in first}),
+                   OutboxMessage.status.in_(("pending", "sending")), OutboxMessage.id < max(first.values()))
+            .group_by(OutboxMessage.channel, OutboxMessage.recipient_id)
+        ).all()
+        return {(channel, recipient) for channel, recipient, min_id in oldest
+                if (channel, recipient) in first and min_id < first[(channel, recipient)]}
 
     def _settle(self, row_id: int, outcome) -> int:
         """Record one send result at once, in its own short transaction; 1 if the row is settled."""
@@ -236,11 +246,9 @@ class OutboxSender:
             if not isinstance(outcome, DeliveryError):
                 session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1, lease_owner=None,
                                             platform_message_id=outcome.platform_message_id, last_error=None))
-                conv_id = session.scalar(select(row.conversation_id).where(row.id == row_id))
-                if conv_id is not None:
-                    c = Conversation.__table__.c
-                    session.execute(update(Conversation).where(c.id == conv_id)
-                                    .values(replies_since_user_message=c.replies_since_user_message + 1))
+                c = Conversation.__table__.c
+                session.execute(update(Conversation).where(c.id == select(row.conversation_id).where(row.id == row_id).scalar_subquery())
+                                .values(replies_since_user_message=c.replies_since_user_message + 1))
                 return 1
             error = outcome.reason + (f" ({outcome.detail})" if outcome.detail else "")
             attempts = (session.scalar(select(row.attempts).where(row.id == row_id)) or 0) + 1

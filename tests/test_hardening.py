@@ -185,3 +185,22 @@ def test_inbox_keeps_valid_events_when_one_is_refused(db):
         assert s.scalar(select(func.count()).select_from(InboxEvent)) == 2
         assert sorted(s.scalars(select(InboxEvent.text))) == ["ab", "xin chào"]
         assert s.scalar(select(func.count()).select_from(OutboxMessage)) == 0
+
+
+def test_inbox_refused_event_alone_or_in_a_batch_loses_only_itself(db):
+    """A value the database refuses (on PostgreSQL: a kind longer than its column) is skipped,
+    whether it came alone (no savepoint) or batched with a valid event (its own savepoint)."""
+    from bot.channels.base import IncomingMessage
+    from bot.inbox import Inbox
+
+    inbox = Inbox(db)
+    bad = IncomingMessage(channel="messenger", sender_id="u", message_id="bad-1", kind="k" * 50, text="x")
+    ok = IncomingMessage(channel="messenger", sender_id="u", message_id="ok-2", kind="text", text="xin chào")
+    refused = db.dialect == "postgresql"  # SQLite does not enforce the column's length
+    assert len(inbox.accept([bad])) == (0 if refused else 1)
+    assert len(inbox.accept([ok])) == 1  # the session is usable again after the refusal
+    bad2 = IncomingMessage(channel="messenger", sender_id="u", message_id="bad-3", kind="k" * 50, text="x")
+    ok2 = IncomingMessage(channel="messenger", sender_id="u", message_id="ok-4", kind="text", text="chào")
+    assert len(inbox.accept([bad2, ok2])) == (1 if refused else 2)
+    with db.read() as s:
+        assert set(s.scalars(select(InboxEvent.platform_message_id))) >= {"ok-2", "ok-4"}

@@ -53,7 +53,7 @@ def test_accept_nothing_is_a_no_op(inbox):
 
 def test_pending_lists_oldest_first_with_sender(inbox):
     ids = inbox.accept([msg("a", sender="x"), msg("b", sender="y")])
-    assert inbox.pending() == [(ids[0], "x"), (ids[1], "y")]
+    assert inbox.pending() == [(ids[0], "x", "xin chào"), (ids[1], "y", "xin chào")]
     assert inbox.pending_text(ids[1]) == "xin chào"
 
 
@@ -84,7 +84,7 @@ def test_failure_backs_off_then_gives_up(inbox, db, clock):
     inbox.record_failure(event_id, RuntimeError("boom with 0912345678"))
     assert inbox.pending() == []  # backing off: 2 s after the first failure
     clock.advance(2)
-    assert [e for e, _ in inbox.pending()] == [event_id]
+    assert [e for e, _, _ in inbox.pending()] == [event_id]
     with db.read() as session:
         row = session.get(InboxEvent, event_id)
         assert row.error == "RuntimeError"  # the class name only: never text that may quote the worker
@@ -118,9 +118,9 @@ def test_failure_with_the_database_down_is_logged_not_raised(clock, caplog):
 def test_a_backing_off_event_holds_back_the_same_persons_later_messages(inbox, clock):
     first, second = inbox.accept([msg("o1", sender="same"), msg("o2", sender="same")])
     [other] = inbox.accept([msg("o3", sender="someone-else")])
-    assert [e for e, _ in inbox.pending()] == [first, other]  # one at a time per person, oldest first
+    assert [e for e, _, _ in inbox.pending()] == [first, other]  # one at a time per person, oldest first
     inbox.record_failure(first, RuntimeError("boom"))
-    assert [e for e, _ in inbox.pending()] == [other]  # not "o2" before "o1"
+    assert [e for e, _, _ in inbox.pending()] == [other]  # not "o2" before "o1"
     clock.advance(2)
-    assert [e for e, _ in inbox.pending()] == [first, other]
-    assert second not in [e for e, _ in inbox.pending()]
+    assert [e for e, _, _ in inbox.pending()] == [first, other]
+    assert second not in [e for e, _, _ in inbox.pending()]

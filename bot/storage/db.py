@@ -43,7 +43,11 @@ class Database:
         self.is_sqlite = parsed.get_backend_name() == "sqlite"
         # hide_parameters: a failed statement's exception text never quotes the values (a worker's
         # message, a phone number), so it is safe to log.
-        kwargs: dict = {"echo": echo, "pool_pre_ping": True, "hide_parameters": True}
+        # No pool_pre_ping: a ping is one more round trip on every checkout (several per message).
+        # After a database restart the first statement on a dead pooled connection fails instead;
+        # SQLAlchemy then drops the whole pool, the caller reports DatabaseUnavailable (a webhook
+        # answers 503 and the platform redelivers; workers retry), and the next checkout reconnects.
+        kwargs: dict = {"echo": echo, "hide_parameters": True, "pool_recycle": 1800}
         if self.is_sqlite:
             if parsed.database and parsed.database != ":memory:":
                 Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
