@@ -3,14 +3,17 @@
 Usage:
     .venv/bin/python benchmarks/faults.py [--users 60] [--per-user 10] [--rate 20]
         [--fail500 0.10] [--fail429 0.05] [--hang 0.02] [--kill-after 10] [--kill server|worker]
-        [--database-url URL] [--workers N]
+        [--database-url URL] [--workers N] [--servers N] [--db-outage S | --redis-outage S]
 
 Starts `python server.py` (and N `python -m bot worker` processes with WORKER_MODE=redis when
 --workers is given) against a local fake Graph API that fails a share of Send API calls with 500,
 with 429, or hangs past the HTTP timeout. Each of --users workers sends --per-user messages (one
 reply each) at --rate messages/s in total, signed like Facebook. After --kill-after seconds the
 server (or one worker) is killed with SIGKILL and restarted on the same database within about
-2 s; webhooks refused meanwhile are redelivered, as the platform does.
+2 s; webhooks refused meanwhile are redelivered, as the platform does. With --servers N, N web
+processes run at once and the script spreads webhooks over them round-robin, as a proxy would (a
+refused delivery is retried on the next one). --db-outage / --redis-outage cut PostgreSQL / Redis
+(through a local TCP proxy) for that many seconds at --kill-after instead of killing a process.
 
 Prints: accepted messages, replies delivered, lost (no reply), duplicated (more replies than
 messages for a user), replies out of order, end-to-end latency (webhook first sent -> reply
@@ -179,7 +182,14 @@ def main() -> None:
     parser.add_argument("--db-outage", type=float, default=0.0,
                         help="seconds the PostgreSQL connection is cut (through a local TCP proxy) at --kill-after; with --kill-after "
                              "and --db-outage the database goes away instead of a process being killed")
+    parser.add_argument("--redis-outage", type=float, default=0.0,
+                        help="seconds Redis is cut (through a local TCP proxy) at --kill-after; needs --workers")
+    parser.add_argument("--servers", type=int, default=1, help="web processes at once (round-robin over their ports)")
     args = parser.parse_args()
+    if args.redis_outage and not args.workers:
+        raise SystemExit("--redis-outage needs --workers N (Redis is used in WORKER_MODE=redis)")
+    if args.servers > 1 and not args.workers:
+        raise SystemExit("--servers N needs --workers M (several web processes share the work through Redis)")
     if args.per_user > len(FAQ_IDS):
         raise SystemExit(f"--per-user is at most {len(FAQ_IDS)} (one distinct question per message of a user)")
     proxy = None
@@ -193,14 +203,23 @@ def main() -> None:
 
     graph = FaultyGraph(args.fail500, args.fail429, args.hang)
     tmp = tempfile.mkdtemp(prefix="faults-")
-    port = free_port()
-    base = f"http://127.0.0.1:{port}"
+    ports = [free_port() for _ in range(args.servers)]
+    bases = [f"http://127.0.0.1:{port}" for port in ports]
+    redis_url = os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")
+    redis_proxy = None
+    if args.redis_outage:
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(redis_url)
+        redis_proxy = TcpProxy(parts.hostname or "127.0.0.1", parts.port or 6379)
+        redis_url = f"redis://127.0.0.1:{redis_proxy.port}{parts.path or '/0'}"
+        proxy = redis_proxy
     db_url = args.database_url or f"sqlite:///{tmp}/bench.db"
-    if proxy is not None:
+    if args.db_outage:
         from sqlalchemy.engine import make_url
 
         db_url = make_url(args.database_url).set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
-    env = {**os.environ, "PORT": str(port), "HOST": "127.0.0.1", "WORKER_MODE": "redis" if args.workers else "thread",
+    env = {**os.environ, "HOST": "127.0.0.1", "REDIS_URL": redis_url, "WORKER_MODE": "redis" if args.workers else "thread",
            "LOG_LEVEL": "ERROR", "INSTANCE_DIR": tmp, "DATABASE_URL": db_url,
            "FACEBOOK_APP_SECRET": SECRET, "FACEBOOK_VERIFY_TOKEN": "v", "FACEBOOK_PAGE_ACCESS_TOKEN": "t",
            "FACEBOOK_GRAPH_URL": graph.url + "/v21.0", "SERVER_THREADS": "8", "HTTP_TIMEOUT_SECONDS": str(HTTP_TIMEOUT)}
@@ -211,20 +230,22 @@ def main() -> None:
     if args.workers:
         import redis
 
-        redis.Redis.from_url(env.get("REDIS_URL", "redis://127.0.0.1:6379/0")).delete("congdoan:wake:inbox", "congdoan:wake:outbox")
+        redis.Redis.from_url(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0")).delete("congdoan:wake:inbox", "congdoan:wake:outbox")
 
-    def start_server():
+    def start_server(k: int = 0):
         # stderr to a file: a pipe nobody reads fills up and blocks the server's logging
-        return subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
-                                stderr=open(Path(tmp) / "server.log", "ab"))
+        return subprocess.Popen([sys.executable, "server.py"], cwd=ROOT, env={**env, "PORT": str(ports[k])}, stdout=subprocess.DEVNULL,
+                                stderr=open(Path(tmp) / f"server{k}.log", "ab"))
 
     def start_worker():
         return subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                 stderr=subprocess.DEVNULL)
 
     cpu_used = 0.0  # CPU of processes that were killed
-    server = start_server()
-    wait_ready(base, server)
+    servers = [start_server(k) for k in range(args.servers)]
+    for k, proc in enumerate(servers):
+        wait_ready(bases[k], proc)
+    server = servers[0]
     workers = [start_worker() for _ in range(args.workers)]
     time.sleep(3 if workers else 0.5)
 
@@ -234,7 +255,7 @@ def main() -> None:
     redeliveries = 0
     lock = threading.Lock()
     client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
-    cpu_before = {p.pid: cpu_seconds(p.pid, children=True) for p in [server, *workers]}
+    cpu_before = {p.pid: cpu_seconds(p.pid, children=True) for p in [*servers, *workers]}
 
     def deliver(user: str, seq: int) -> None:
         """Post until the server accepts (the platform redelivers refused webhooks)."""
@@ -246,9 +267,9 @@ def main() -> None:
         sig = "sha256=" + hmac.new(SECRET.encode(), raw, hashlib.sha256).hexdigest()
         with lock:
             first_sent[(user, seq)] = time.perf_counter()
-        for _attempt in range(600):
+        for attempt in range(600):
             try:
-                r = client.post(base + "/webhooks/facebook/webhook", content=raw,
+                r = client.post(bases[(hash(user) + seq + attempt) % len(bases)] + "/webhooks/facebook/webhook", content=raw,
                                 headers={"X-Hub-Signature-256": sig, "Content-Type": "application/json"})
                 if r.status_code == 200:
                     with lock:
@@ -298,7 +319,7 @@ def main() -> None:
                     nonlocal server, restarted_at
                     time.sleep(1.5)
                     if victim is server:
-                        server = start_server()
+                        server = servers[0] = start_server(0)
                         cpu_before[server.pid] = 0.0
                     else:
                         w = start_worker()
@@ -321,7 +342,7 @@ def main() -> None:
         time.sleep(0.1)
     time.sleep(3)  # late duplicates
 
-    procs = [server, *workers]
+    procs = [*servers, *workers]
     cpu_total = cpu_used + sum(cpu_seconds(p.pid, children=True) - cpu_before.get(p.pid, 0.0) for p in procs if p.poll() is None)
     n_accepted = sum(accepted.values())
     from actions.resources import Resources
@@ -360,7 +381,9 @@ def main() -> None:
     print(f"lost: {lost}, duplicated: {duplicated}, replies out of order: {out_of_order}")
     print(f"end to end: p50 {pct(e2e, 0.5) / 1000:.2f} s, p95 {pct(e2e, 0.95) / 1000:.2f} s, p99 {pct(e2e, 0.99) / 1000:.2f} s, "
           f"max {max(e2e) / 1000 if e2e else float('nan'):.2f} s")
-    if killed_at and proxy is not None:
+    if killed_at and redis_proxy is not None:
+        print(f"Redis unreachable from {killed_at - start:.1f} s to {(restarted_at or killed_at) - start:.1f} s (no restart)")
+    elif killed_at and proxy is not None:
         print(f"database unreachable from {killed_at - start:.1f} s to {(restarted_at or killed_at) - start:.1f} s (no restart)")
     elif killed_at:
         print(f"killed {args.kill} at {killed_at - start:.1f} s, restarted at {(restarted_at or killed_at) - start:.1f} s")
@@ -368,7 +391,8 @@ def main() -> None:
         print(f"everything delivered {done_at - last_sent:.1f} s after the last message was sent")
     else:
         print(f"NOT everything delivered within {args.drain_timeout:.0f} s after the last message")
-    print(f"CPU (server{' + workers' if workers else ''}, killed processes included): {cpu_total:.1f} s, "
+    print(f"processes: {args.servers} web, {args.workers} worker(s); database {db_url.split('://')[0]}")
+    print(f"CPU (server{'s' if args.servers > 1 else ''}{' + workers' if workers else ''}, killed processes included): {cpu_total:.1f} s, "
           f"{1000 * cpu_total / max(1, n_accepted):.1f} ms per message")
     for p in procs:
         if p.poll() is None:
