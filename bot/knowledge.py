@@ -42,7 +42,7 @@ PLACEHOLDERS = ("org_name", "org_short_name", "hotline", "address", "office_hour
 MAX_ANSWER_CHARS = 1000
 MAX_BUTTON_CHARS = 20
 AS_OF_MAX_AGE_DAYS = 366
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Texts that were replaced and must never be cited as current law.
 REPEALED_TEXTS = {
     "58/2014/QH13": "Luật Bảo hiểm xã hội 2014 (thay bằng Luật 41/2024/QH15 từ 01/7/2025)",
@@ -252,7 +252,7 @@ def entry_errors(e: FAQEntry, known_ids: set[str], today: dt.date) -> list[str]:
     """The content rules of one entry (``python -m bot validate`` and the browser editor share them);
     ``known_ids``: the ids its ``related`` may name. Messages carry no location."""
     errors = []
-    if not _ID_RE.match(e.id):
+    if not ID_RE.match(e.id):
         errors.append("id phải là snake_case (chữ thường, số, gạch dưới)")
     if e.escalate not in ESCALATE_VALUES:
         errors.append(f"escalate phải là một trong {', '.join(ESCALATE_VALUES)}")
