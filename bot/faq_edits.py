@@ -330,8 +330,10 @@ def save(session: Session, entry_id: str, content: dict, base_version: int | Non
 REVERT_NOTE_PREFIX = "Khôi phục phiên bản"
 
 
-def revert(session: Session, entry_id: str, to_version: int, author: str, *, files: FaqFiles, today: dt.date | None = None) -> FaqRevision:
-    """A new revision copying version ``to_version`` (0: the files'), in effect at once."""
+def revert(session: Session, entry_id: str, to_version: int, author: str, *, files: FaqFiles, today: dt.date | None = None,
+           base_version: int | None = None) -> FaqRevision:
+    """A new revision copying version ``to_version`` (0: the files'), in effect at once; ``base_version``
+    (the latest version the maintainer saw) makes it optimistic like a save."""
     content = content_at(session, files, entry_id, to_version)
     if content is None:
         raise InvalidEdit([f"mục '{entry_id}' không có phiên bản {to_version}"])
@@ -339,7 +341,8 @@ def revert(session: Session, entry_id: str, to_version: int, author: str, *, fil
     if latest is None:
         raise InvalidEdit([f"mục '{entry_id}' chưa được sửa lần nào"])
     source = session.scalars(select(FaqRevision).where(FaqRevision.entry_id == entry_id, FaqRevision.version == to_version)).first()
-    return save(session, entry_id, content, latest.version, author, note=f"{REVERT_NOTE_PREFIX} {to_version}", files=files,
+    base = latest.version if base_version is None else base_version
+    return save(session, entry_id, content, base, author, note=f"{REVERT_NOTE_PREFIX} {to_version}", files=files,
                 today=today, reverted_from=source or _FileVersion())
 
 
