@@ -211,3 +211,53 @@ def test_bad_input_gets_a_vietnamese_4xx(channel_app, maintainer):
     assert too_big.status_code == 413 and "quá giới hạn" in too_big.get_data(as_text=True)
     with channel_app.extensions["bot"].db.read() as s:
         assert faq_edits.last_revision_id(s) == 0
+
+
+@pytest.mark.slow
+def test_edit_in_chromium_with_live_validation(channel_app, runner, maintainer):
+    """Edit an answer, see the live error for a repealed law, fix it, save, and the REST channel answers the new text."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support import expected_conditions as EC
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    from .browser import LiveServer, make_driver
+    from .conftest import PASSWORD
+
+    server = LiveServer(channel_app)
+    driver = make_driver()
+    try:
+        wait = WebDriverWait(driver, 20)
+        driver.get(server.url + f"/dashboard/faq/{ENTRY}")
+        wait.until(EC.presence_of_element_located((By.NAME, "email"))).send_keys(maintainer)
+        driver.find_element(By.NAME, "password").send_keys(PASSWORD)
+        driver.find_element(By.CSS_SELECTOR, "form button[type=submit]").click()
+        answer = wait.until(EC.presence_of_element_located((By.ID, "answer")))
+        errors = driver.find_element(By.ID, "errors")
+        assert not errors.is_displayed()
+        answer.send_keys(" Theo Luật 58/2014/QH13.")
+        wait.until(lambda d: errors.is_displayed() and "58/2014/QH13" in errors.text)
+        assert "Luật 58/2014/QH13" in driver.find_element(By.ID, "preview-messenger").text
+        answer.clear()
+        text = "Bạn được nghỉ phép năm 12 ngày làm việc mỗi năm (bản sửa trên trình duyệt).\nCăn cứ: Điều 113 Bộ luật Lao động 2019 (45/2019/QH14)."
+        answer.send_keys(text)
+        wait.until(lambda d: not errors.is_displayed())
+        wait.until(lambda d: "bản sửa trên trình duyệt" in d.find_element(By.ID, "preview-zalo").text)
+        driver.find_element(By.NAME, "note").send_keys("rút gọn câu trả lời")
+        driver.find_element(By.CSS_SELECTOR, "#faq-form button[type=submit]").click()
+        flash = wait.until(EC.presence_of_element_located((By.CSS_SELECTOR, ".flash.ok"))).text
+        assert "Đã lưu phiên bản 1" in flash
+    finally:
+        driver.quit()
+        server.close()
+    assert "(bản sửa trên trình duyệt)" in ask(channel_app, "cho em hỏi nghỉ phép năm", "w-browser")
+
+
+def test_another_process_picks_up_a_save(channel_app, make_app, channel_config, maintainer):
+    other = make_app(channel_config)  # a second server process on the same database
+    other.extensions["bot"].knowledge_check_seconds = 0
+    assert "(đã sửa)" not in ask(other, "cho em hỏi nghỉ phép năm", "w-o1")
+    auth = signed_in(channel_app, maintainer)
+    data = form_of(auth, f"/dashboard/faq/{ENTRY}")
+    data["answer"] = [data["answer"][0].replace("12 ngày làm việc", "12 ngày (đã sửa)")]
+    assert auth.post(f"/dashboard/faq/{ENTRY}", data).status_code == 302
+    assert "12 ngày (đã sửa)" in ask(other, "cho em hỏi nghỉ phép năm", "w-o2")
