@@ -165,19 +165,24 @@ def _problem(exc: KnowledgeBaseError) -> str:
 # --- reading revisions --------------------------------------------------------------------------
 
 
-def _effective_day(rev: FaqRevision) -> dt.date:
-    return rev.takes_effect_on or vntime.to_local(rev.created_at).date()
+def _effective_day(takes_effect_on: dt.date | None, created_at: dt.datetime) -> dt.date:
+    return takes_effect_on or vntime.to_local(created_at).date()
 
 
 def effective_revisions(session: Session, today: dt.date) -> dict[str, FaqRevision]:
-    """Per entry, the revision in effect on ``today`` (entries never edited are absent)."""
-    rows = session.scalars(select(FaqRevision).where((FaqRevision.takes_effect_on.is_(None)) | (FaqRevision.takes_effect_on <= today)))
-    best: dict[str, FaqRevision] = {}
-    for rev in rows:
-        other = best.get(rev.entry_id)
-        if other is None or (_effective_day(rev), rev.version) > (_effective_day(other), other.version):
-            best[rev.entry_id] = rev
-    return best
+    """Per entry, the revision in effect on ``today`` (entries never edited are absent). The choice is
+    made on the small columns; only the chosen revisions' content is loaded."""
+    rows = session.execute(select(FaqRevision.id, FaqRevision.entry_id, FaqRevision.version, FaqRevision.takes_effect_on,
+                                  FaqRevision.created_at)
+                           .where((FaqRevision.takes_effect_on.is_(None)) | (FaqRevision.takes_effect_on <= today)))
+    best: dict[str, tuple] = {}
+    for rev_id, entry_id, version, takes_effect_on, created_at in rows:
+        key = (_effective_day(takes_effect_on, created_at), version, rev_id)
+        if entry_id not in best or key > best[entry_id]:
+            best[entry_id] = key
+    chosen = [key[2] for key in best.values()]
+    revisions = session.scalars(select(FaqRevision).where(FaqRevision.id.in_(chosen))).all() if chosen else []
+    return {rev.entry_id: rev for rev in revisions}
 
 
 def latest_revision(session: Session, entry_id: str) -> FaqRevision | None:
