@@ -499,6 +499,41 @@ def faq_export(ctx: _Context):
     _err("Cần bổ sung căn cứ pháp lý và ít nhất 30 câu ví dụ cho mỗi mục, rồi chạy: python -m bot validate && python -m bot train")
 
 
+@main.command("export")
+@click.option("--faq-dir", type=click.Path(file_okay=False), help="Thư mục FAQ cần ghi (mặc định: FAQ_DIR).")
+@click.option("--nlu-dir", type=click.Path(file_okay=False), help="Thư mục dữ liệu huấn luyện cần ghi (mặc định: NLU_DATA_DIR).")
+@pass_ctx
+def export_faq(ctx: _Context, faq_dir, nlu_dir):
+    """Ghi nội dung FAQ đã sửa trên trình duyệt (đang áp dụng hôm nay) vào faq/*.yml và câu hỏi mẫu vào nlu_data/.
+
+    Chỉ phần thay đổi được ghi lại; nội dung hẹn ngày áp dụng sau hôm nay chưa được ghi mà chỉ được liệt kê.
+    """
+    from .faq_export import ExportError, export
+    from .vntime import today
+
+    settings = Settings(ctx.settings)
+    if faq_dir:
+        settings["FAQ_DIR"] = faq_dir
+    if nlu_dir:
+        calibration = Path(settings["CALIBRATION_FILE"])
+        if calibration.resolve().parent == Path(settings["NLU_DATA_DIR"]).resolve():  # the copy's own calibration file
+            settings["CALIBRATION_FILE"] = str(Path(nlu_dir) / calibration.name)
+        settings["NLU_DATA_DIR"] = nlu_dir
+    try:
+        with _db(settings) as db, db.read() as s:
+            result = export(s, settings, today(), progress=_err)
+    except (ExportError, KnowledgeBaseError, TrainingDataError) as exc:
+        raise click.ClickException(str(exc)) from None
+    if result.changed:
+        click.echo(f"Đã xuất {len(result.changed)} mục FAQ đã sửa ({len(result.created)} mục mới) vào {len(result.files)} tệp.")
+    else:
+        click.echo("Không có mục FAQ nào khác với các tệp: không ghi gì.")
+    for entry_id, version, day in result.scheduled:
+        click.echo(f"Chưa xuất (hẹn áp dụng từ {day:%d/%m/%Y}): mục {entry_id}, phiên bản {version}.")
+    if result.changed:
+        _err("Tiếp theo: python -m bot validate && python -m bot train, rồi xem git diff và commit.")
+
+
 # --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main)
 
 from . import cli_privacy  # noqa: E402, F401

@@ -11,6 +11,7 @@ shared by the CLI, the HTTP API and the workers.
 from __future__ import annotations
 
 import copy
+import dataclasses
 import logging
 import re
 import threading
@@ -125,6 +126,13 @@ class Engine:
     @property
     def kb(self):
         return self.resources.kb
+
+    def set_knowledge(self, kb) -> None:
+        """Answer from another knowledge base (the FAQ edited in the browser); a turn under way keeps
+        the one it started with, since the actions hold their own resources."""
+        resources = dataclasses.replace(self.resources, kb=kb)
+        actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
+        self.resources, self._actions = resources, actions
 
     @property
     def responses(self):

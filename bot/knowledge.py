@@ -42,7 +42,7 @@ PLACEHOLDERS = ("org_name", "org_short_name", "hotline", "address", "office_hour
 MAX_ANSWER_CHARS = 1000
 MAX_BUTTON_CHARS = 20
 AS_OF_MAX_AGE_DAYS = 366
-_ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
+ID_RE = re.compile(r"^[a-z][a-z0-9_]*$")
 # Texts that were replaced and must never be cited as current law.
 REPEALED_TEXTS = {
     "58/2014/QH13": "Luật Bảo hiểm xã hội 2014 (thay bằng Luật 41/2024/QH15 từ 01/7/2025)",
@@ -145,35 +145,39 @@ def load_faq_file(path: str | Path) -> list[FAQEntry]:
     for raw in doc["entries"]:
         if not isinstance(raw, dict):
             raise KnowledgeBaseError(f"{source}: mỗi mục trong 'entries' phải là một bảng")
-        where = f"{source}:{raw['__line__']}"
-        missing = [k for k in ("id", "topic", "title", "answer") if not raw.get(k)]
-        if missing:
-            raise KnowledgeBaseError(f"{where}: mục FAQ thiếu {', '.join(missing)}")
-        basis = []
-        for b in raw.get("legal_basis") or []:
-            if not isinstance(b, dict) or not b.get("document"):
-                raise KnowledgeBaseError(f"{where}: mỗi 'legal_basis' cần 'document' và 'number'")
-            basis.append(LegalBasis(str(b["document"]), str(b.get("number") or ""), str(b["article"]) if b.get("article") else None))
-        entries.append(
-            FAQEntry(
-                id=str(raw["id"]),
-                topic=str(raw["topic"]),
-                title=unicodedata.normalize("NFC", str(raw["title"]).strip()),
-                answer=unicodedata.normalize("NFC", str(raw["answer"]).strip()),
-                legal_basis=basis,
-                as_of=_as_date(raw.get("as_of"), where, "as_of"),
-                escalate=str(raw.get("escalate", "never")),
-                button=str(raw.get("button") or ""),
-                effective_from=_as_date(raw.get("effective_from"), where, "effective_from"),
-                related=[str(r) for r in raw.get("related") or []],
-                tags=[str(t) for t in raw.get("tags") or []],
-                calculator=str(raw["calculator"]) if raw.get("calculator") else None,
-                group=group,
-                source=source,
-                line=raw["__line__"],
-            )
-        )
+        entries.append(entry_from_mapping(raw, group, source, raw["__line__"]))
     return entries
+
+
+def entry_from_mapping(raw: dict, group: str, source: str, line: int) -> FAQEntry:
+    """One entry from its YAML mapping (a file's, or a browser edit's content); ``KnowledgeBaseError``
+    names ``source:line`` when a required field is missing or a date cannot be read."""
+    where = f"{source}:{line}"
+    missing = [k for k in ("id", "topic", "title", "answer") if not raw.get(k)]
+    if missing:
+        raise KnowledgeBaseError(f"{where}: mục FAQ thiếu {', '.join(missing)}")
+    basis = []
+    for b in raw.get("legal_basis") or []:
+        if not isinstance(b, dict) or not b.get("document"):
+            raise KnowledgeBaseError(f"{where}: mỗi 'legal_basis' cần 'document' và 'number'")
+        basis.append(LegalBasis(str(b["document"]), str(b.get("number") or ""), str(b["article"]) if b.get("article") else None))
+    return FAQEntry(
+        id=str(raw["id"]),
+        topic=str(raw["topic"]),
+        title=unicodedata.normalize("NFC", str(raw["title"]).strip()),
+        answer=unicodedata.normalize("NFC", str(raw["answer"]).strip()),
+        legal_basis=basis,
+        as_of=_as_date(raw.get("as_of"), where, "as_of"),
+        escalate=str(raw.get("escalate", "never")),
+        button=str(raw.get("button") or ""),
+        effective_from=_as_date(raw.get("effective_from"), where, "effective_from"),
+        related=[str(r) for r in raw.get("related") or []],
+        tags=[str(t) for t in raw.get("tags") or []],
+        calculator=str(raw["calculator"]) if raw.get("calculator") else None,
+        group=group,
+        source=source,
+        line=line,
+    )
 
 
 class KnowledgeBase:
@@ -237,43 +241,52 @@ class KnowledgeBase:
         """Content checks; returns a list of error messages (empty when everything is fine)."""
         today = today or dt.date.today()
         errors = []
+        ids = set(self.by_id)
         for e in self.entries:
             where = f"{e.source}:{e.line} [{e.id}]"
-            if not _ID_RE.match(e.id):
-                errors.append(f"{where}: id phải là snake_case (chữ thường, số, gạch dưới)")
-            if e.escalate not in ESCALATE_VALUES:
-                errors.append(f"{where}: escalate phải là một trong {', '.join(ESCALATE_VALUES)}")
-            if not e.legal_basis:
-                errors.append(f"{where}: thiếu legal_basis (căn cứ pháp lý)")
-            for b in e.legal_basis:
-                if b.number in REPEALED_TEXTS:
-                    errors.append(f"{where}: trích dẫn văn bản đã hết hiệu lực: {REPEALED_TEXTS[b.number]}")
-            for number, label in REPEALED_TEXTS.items():
-                if number in e.answer:
-                    errors.append(f"{where}: câu trả lời nhắc {number} — {label}; hãy kiểm tra không nêu như văn bản hiện hành")
-            if e.as_of is None:
-                errors.append(f"{where}: thiếu as_of (ngày kiểm tra nội dung)")
-            elif (today - e.as_of).days > AS_OF_MAX_AGE_DAYS:
-                errors.append(f"{where}: as_of {e.as_of.isoformat()} đã quá 12 tháng; hãy rà soát lại nội dung")
-            elif e.as_of > today:
-                errors.append(f"{where}: as_of {e.as_of.isoformat()} ở tương lai")
-            if len(e.answer) > MAX_ANSWER_CHARS:
-                errors.append(f"{where}: câu trả lời dài {len(e.answer)} ký tự (tối đa {MAX_ANSWER_CHARS})")
-            if "Căn cứ" not in e.answer:
-                errors.append(f"{where}: câu trả lời phải có dòng 'Căn cứ: …'")
-            if len(e.label) > MAX_BUTTON_CHARS:
-                errors.append(f"{where}: button dài quá {MAX_BUTTON_CHARS} ký tự")
-            unknown = placeholders_in(e.answer) - set(PLACEHOLDERS)
-            if unknown:
-                errors.append(f"{where}: placeholder không hợp lệ: {', '.join(sorted(unknown))} (cho phép: {', '.join(PLACEHOLDERS)})")
-            if e.calculator and e.calculator not in _calculator_names():
-                errors.append(f"{where}: calculator '{e.calculator}' không có (có: {', '.join(sorted(_calculator_names()))})")
-            for r in e.related:
-                if r not in self.by_id:
-                    errors.append(f"{where}: related '{r}' không tồn tại")
-            if unicodedata.normalize("NFC", e.answer) != e.answer:
-                errors.append(f"{where}: văn bản chưa chuẩn hóa Unicode NFC")
+            errors.extend(f"{where}: {problem}" for problem in entry_errors(e, ids, today))
         return errors
+
+
+def entry_errors(e: FAQEntry, known_ids: set[str], today: dt.date) -> list[str]:
+    """The content rules of one entry (``python -m bot validate`` and the browser editor share them);
+    ``known_ids``: the ids its ``related`` may name. Messages carry no location."""
+    errors = []
+    if not ID_RE.match(e.id):
+        errors.append("id phải là snake_case (chữ thường, số, gạch dưới)")
+    if e.escalate not in ESCALATE_VALUES:
+        errors.append(f"escalate phải là một trong {', '.join(ESCALATE_VALUES)}")
+    if not e.legal_basis:
+        errors.append("thiếu legal_basis (căn cứ pháp lý)")
+    for b in e.legal_basis:
+        if b.number in REPEALED_TEXTS:
+            errors.append(f"trích dẫn văn bản đã hết hiệu lực: {REPEALED_TEXTS[b.number]}")
+    for number, label in REPEALED_TEXTS.items():
+        if number in e.answer:
+            errors.append(f"câu trả lời nhắc {number} — {label}; hãy kiểm tra không nêu như văn bản hiện hành")
+    if e.as_of is None:
+        errors.append("thiếu as_of (ngày kiểm tra nội dung)")
+    elif (today - e.as_of).days > AS_OF_MAX_AGE_DAYS:
+        errors.append(f"as_of {e.as_of.isoformat()} đã quá 12 tháng; hãy rà soát lại nội dung")
+    elif e.as_of > today:
+        errors.append(f"as_of {e.as_of.isoformat()} ở tương lai")
+    if len(e.answer) > MAX_ANSWER_CHARS:
+        errors.append(f"câu trả lời dài {len(e.answer)} ký tự (tối đa {MAX_ANSWER_CHARS})")
+    if "Căn cứ" not in e.answer:
+        errors.append("câu trả lời phải có dòng 'Căn cứ: …'")
+    if len(e.label) > MAX_BUTTON_CHARS:
+        errors.append(f"button dài quá {MAX_BUTTON_CHARS} ký tự")
+    unknown = placeholders_in(e.answer) - set(PLACEHOLDERS)
+    if unknown:
+        errors.append(f"placeholder không hợp lệ: {', '.join(sorted(unknown))} (cho phép: {', '.join(PLACEHOLDERS)})")
+    if e.calculator and e.calculator not in _calculator_names():
+        errors.append(f"calculator '{e.calculator}' không có (có: {', '.join(sorted(_calculator_names()))})")
+    for r in e.related:
+        if r not in known_ids:
+            errors.append(f"related '{r}' không tồn tại")
+    if unicodedata.normalize("NFC", e.answer) != e.answer:
+        errors.append("văn bản chưa chuẩn hóa Unicode NFC")
+    return errors
 
 
 def _calculator_names() -> set[str]:

@@ -16,6 +16,7 @@ import time
 
 import httpx
 
+from . import vntime
 from .channels.registry import PULL_CHANNELS, ChannelRegistry
 from .config import Settings
 from .dialogue import Dialogue
@@ -50,6 +51,12 @@ class Runtime:
         self.model_check_seconds = MODEL_CHECK_SECONDS
         self._model_checked_at = 0.0
         self._model_version: str | None = self.engine.model.version if self.engine.model is not None else None
+        # The FAQ in the files; the engine answers from it overlaid by the browser edits in effect today.
+        self.base_kb = self.engine.kb
+        self.today = vntime.today  # injectable: tests move the Vietnam date
+        self.knowledge_check_seconds = MODEL_CHECK_SECONDS
+        self._knowledge_checked_at = 0.0
+        self._knowledge_key: tuple | None = None
         self._lock = threading.Lock()
         self.http = httpx.Client(timeout=settings["HTTP_TIMEOUT_SECONDS"], transport=http_transport)
         self.channels = ChannelRegistry(settings, self.http, zalo_tokens=lambda: DatabaseTokenStore(
@@ -64,7 +71,7 @@ class Runtime:
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_model_if_changed, maintenance=self.daily_maintenance)
+                               tick=self.reload_if_changed, maintenance=self.daily_maintenance)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -88,6 +95,7 @@ class Runtime:
             except Exception as exc:  # noqa: BLE001 - any connection problem is reported the same way
                 raise StartupError(f"Không kết nối được Redis ({self.settings['REDIS_URL']}): {type(exc).__name__}") from None
         self.reload_model_if_changed(force=True)
+        self.reload_knowledge_if_changed(force=True)
         if isinstance(self.engine.model, NLUModel):
             try:
                 tokenize.warm_up()  # the segmenter is ready before the first message
@@ -144,6 +152,39 @@ class Runtime:
             self._model_version = model.version
             self.model_error = None
             logger.info("NLU model %s loaded", model.version)
+
+    # -- knowledge base ---------------------------------------------------------------------------
+    def reload_if_changed(self) -> None:
+        """What every worker round and API call checks: a new model, the FAQ edited or a new day."""
+        self.reload_model_if_changed()
+        self.reload_knowledge_if_changed()
+
+    def reload_knowledge_if_changed(self, force: bool = False) -> None:
+        """Rebuild the engine's FAQ when a revision was saved (by any process) or the Vietnam date
+        changed (scheduled content); checked at most every few seconds unless ``force``."""
+        from . import faq_edits
+
+        now = time.monotonic()
+        if not force and now - self._knowledge_checked_at < self.knowledge_check_seconds:
+            return
+        with self._lock:
+            self._knowledge_checked_at = now
+            try:
+                today = self.today()
+                with self.db.read() as s:
+                    key = (faq_edits.last_revision_id(s), today)
+                    if key == self._knowledge_key:
+                        return
+                    kb = faq_edits.effective_entries(s, self.base_kb, today)
+            except DatabaseUnavailable as exc:
+                logger.warning("FAQ edits not checked: %s", exc)
+                return
+            except Exception:  # noqa: BLE001 - keep answering from the FAQ in use
+                logger.exception("FAQ edits could not be applied; keeping the FAQ in use")
+                return
+            self.engine.set_knowledge(kb)
+            self._knowledge_key = key
+            logger.info("FAQ reloaded (last revision %s, %s)", key[0], key[1].isoformat())
 
     def readiness(self) -> dict:
         db_ok = True

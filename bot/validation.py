@@ -64,7 +64,7 @@ def validate_project(settings: Settings, min_examples: int = MIN_EXAMPLES) -> Va
     result.n_examples, result.n_intents = len(data.examples), len(counts)
     for intent, n in sorted(counts.items()):
         if n < min_examples:
-            errors.append(f"ý định '{intent}' chỉ có {n} câu ví dụ (cần ít nhất {min_examples})")
+            errors.append(_too_few(intent, n, min_examples))
     for intent in REQUIRED_INTENTS:
         if intent not in counts:
             errors.append(f"thiếu ý định bắt buộc '{intent}'")
@@ -77,19 +77,40 @@ def validate_project(settings: Settings, min_examples: int = MIN_EXAMPLES) -> Va
     return result
 
 
+def _too_few(intent: str, n: int, min_examples: int) -> str:
+    return f"ý định '{intent}' chỉ có {n} câu ví dụ (cần ít nhất {min_examples})"
+
+
+def example_key(text: str) -> str:
+    """How two examples are compared for 'the same example under two intents'."""
+    return " ".join(text.lower().split())
+
+
+def example_errors(intent: str, texts: list[str], taken: dict[str, str], min_examples: int = MIN_EXAMPLES) -> list[str]:
+    """The rules ``validate`` applies to one intent's examples, for an intent edited on its own (the
+    browser editor): enough examples, and none that another intent has (``taken``: ``example_key`` ->
+    intent, for every other intent's examples)."""
+    errors = [_too_few(intent, len(texts), min_examples)] if len(texts) < min_examples else []
+    for text in texts:
+        other = taken.get(example_key(text))
+        if other is not None and other != intent:
+            errors.append(f"câu '{text}' có trong cả '{other}' và '{intent}'")
+    return errors
+
+
 def _check_duplicates(data: TrainingData, normalize: Normalizer, errors: list, warnings: list) -> None:
     """The same example under two intents: an error as written, a warning once normalised."""
     first_seen: dict[str, object] = {}
     norm_seen: dict[str, object] = {}
     for ex in data.examples:
-        key = " ".join(ex.text.lower().split())
+        key = example_key(ex.text)
         other = first_seen.get(key)
         if other is not None and other.intent != ex.intent:
             errors.append(f"{ex.source}:{ex.line}: câu '{ex.text}' có trong cả '{other.intent}' ({other.source}:{other.line}) và '{ex.intent}'")
         first_seen.setdefault(key, ex)
         nkey = normalize(ex.text)
         other = norm_seen.get(nkey)
-        if other is not None and other.intent != ex.intent and key != " ".join(other.text.lower().split()):
+        if other is not None and other.intent != ex.intent and key != example_key(other.text):
             warnings.append(f"{ex.source}:{ex.line}: sau chuẩn hóa, '{ex.text}' ({ex.intent}) trùng '{other.text}' ({other.intent})")
         norm_seen.setdefault(nkey, ex)
 

@@ -42,6 +42,10 @@ RULES = {
     "bot.cli_privacy": WEB_STACK + DATABASE,
     # Personal data (purge, export, deletion, backup) is a library: no web layer.
     "bot.privacy": WEB_STACK,
+    # The FAQ edited in the browser: revisions, export and preview are libraries too.
+    "bot.faq_edits": WEB_STACK,
+    "bot.faq_export": WEB_STACK,
+    "bot.faq_preview": WEB_STACK + DATABASE,
 }
 
 

@@ -108,6 +108,23 @@ def _text(value) -> str | None:
     return value if isinstance(value, str) else None
 
 
+def messages(body: dict) -> list[dict]:
+    """A reply as Messenger messages: the text split at the platform's limit, the quick replies
+    (cut to its limits) on the last part."""
+    chunks = split_text(body.get("text") or "", MAX_TEXT) or ["…"]
+    quick = [
+        {"content_type": "text", "title": b["title"][:MAX_QUICK_REPLY_TITLE], "payload": b["payload"][:1000]}
+        for b in (body.get("buttons") or [])[:MAX_QUICK_REPLIES]
+    ]
+    out = []
+    for i, chunk in enumerate(chunks):
+        message: dict = {"text": chunk}
+        if quick and i == len(chunks) - 1:
+            message["quick_replies"] = quick
+        out.append(message)
+    return out
+
+
 class MessengerSender:
     channel = CHANNEL
 
@@ -139,18 +156,7 @@ class MessengerSender:
     # -- sending ----------------------------------------------------------------------------------
     def build_requests(self, recipient_id: str, body: dict, ctx: SendContext) -> list[dict]:
         mode = self.messaging_type(ctx)
-        chunks = split_text(body.get("text") or "", MAX_TEXT) or ["…"]
-        quick = [
-            {"content_type": "text", "title": b["title"][:MAX_QUICK_REPLY_TITLE], "payload": b["payload"][:1000]}
-            for b in (body.get("buttons") or [])[:MAX_QUICK_REPLIES]
-        ]
-        requests = []
-        for i, chunk in enumerate(chunks):
-            message: dict = {"text": chunk}
-            if quick and i == len(chunks) - 1:
-                message["quick_replies"] = quick
-            requests.append({"recipient": {"id": recipient_id}, **mode, "message": message})
-        return requests
+        return [{"recipient": {"id": recipient_id}, **mode, "message": message} for message in messages(body)]
 
     def send(self, recipient_id: str, body: dict, ctx: SendContext) -> SendResult:
         requests = self.build_requests(recipient_id, body, ctx)

@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -321,3 +322,24 @@ class LoginFailure(Base):
     account: Mapped[str] = mapped_column(String(64))
     address: Mapped[str] = mapped_column(String(64))
     at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FaqRevision(Base):
+    """One saved version of a FAQ entry, edited in the browser (``bot.faq_edits``).
+
+    ``version`` counts per entry from 1 (the entry in ``faq/`` is version 0 and is not stored);
+    ``content`` holds every editable field, example phrasings included. ``takes_effect_on`` (a Vietnam
+    date) schedules the content; null means at once. A revert is a new revision (``reverted_from``)."""
+
+    __tablename__ = "faq_revisions"
+    __table_args__ = (UniqueConstraint("entry_id", "version", name="uq_faq_revision_version"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    entry_id: Mapped[str] = mapped_column(String(120), index=True)
+    version: Mapped[int] = mapped_column(Integer)
+    content: Mapped[dict] = mapped_column(JSON)
+    takes_effect_on: Mapped[dt.date | None] = mapped_column(Date)
+    author: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    note: Mapped[str] = mapped_column(Text, default="")
+    reverted_from: Mapped[int | None] = mapped_column(ForeignKey("faq_revisions.id", ondelete="SET NULL"))

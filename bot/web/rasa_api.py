@@ -47,5 +47,5 @@ def model_parse():
     body = json_body()
     text = text_field(body, "text")
     runtime = current_runtime()
-    runtime.reload_model_if_changed()
+    runtime.reload_if_changed()
     return jsonify(runtime.engine.parse(text))

@@ -101,6 +101,7 @@ def rest_webhook():
         raise APIError(exc.message, 413 if exc.code == "too_long" else 400, exc.code) from None
     new = runtime.inbox.accept([incoming])
     if new:
+        runtime.reload_knowledge_if_changed()  # answered in this request, not by a worker round
         outcome = runtime.dialogue.process(new[0])
         if outcome is None:  # processed concurrently by a worker: return what it produced
             outcome = runtime.dialogue.outcome_for(new[0])
