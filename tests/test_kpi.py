@@ -192,10 +192,10 @@ def test_kpi_page_shows_table_and_accessible_svg_charts(seeded):
     assert '<svg id="chart-kpi-answered" role="img" aria-labelledby="kpi-answered-title kpi-answered-desc"' in html
     assert '<title id="kpi-answered-title">' in html and '<desc id="kpi-24h-desc">' in html
     assert 'id="kpi-target-line"' in html and "Mục tiêu 5.0" in html  # the doubling target of the 2025 baseline
-    row = re.search(r"<tr><td>2026-01</td>(.*?)</tr>", html, re.S).group(1)
+    row = re.search(r'<tr><th scope="row">2026-01</th>(.*?)</tr>', html, re.S).group(1)
     cells = re.findall(r"<td>([^<]*)</td>", row)
     assert cells == ["10", "6", "2", "8", "3", "1", "33.3% (1/3)", "—", "+100.0%", "160.0%"]
-    assert "<td>2026-03</td><td>0</td>" in html
+    assert '<th scope="row">2026-03</th><td>0</td>' in html
     assert "Mức gốc: bình quân 2.5 câu" in html
     assert 'href="/dashboard/kpi"' in html  # the nav link, for every officer
 
