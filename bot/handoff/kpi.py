@@ -84,7 +84,7 @@ def month_range(first: str | None, last: str | None, today: dt.date | None = Non
     return [_shift(first, i) for i in range(count)]
 
 
-def _local_month(session, column):
+def local_month(session, column):
     """SQL for the Vietnam-time month ('YYYY-MM') of a UTC timestamp column. Constant SQL text (no
     bound parameters), so PostgreSQL sees the same expression in SELECT and GROUP BY."""
     dialect = session.get_bind().dialect.name
@@ -177,7 +177,7 @@ def monthly_counts(session, first: str, last: str, now: dt.datetime | None = Non
     def cell(month: str, channel: str) -> Figures:
         return out.setdefault(month, {}).setdefault(_bucket(channel), Figures())
 
-    month = _local_month(session, Message.created_at)
+    month = local_month(session, Message.created_at)
     rows = session.execute(
         select(month, Conversation.channel, Message.action, func.count())
         .join(Conversation, Conversation.id == Message.conversation_id)
@@ -192,7 +192,7 @@ def monthly_counts(session, first: str, last: str, now: dt.datetime | None = Non
         else:
             figures.unanswered += n
 
-    month = _local_month(session, Ticket.created_at)
+    month = local_month(session, Ticket.created_at)
     responded = Ticket.first_response_at.is_not(None)
 
     def count_if(condition):
