@@ -1,4 +1,5 @@
-"""Officer dashboard speed: the queue page with 5,000 open tickets, and reports over 100,000 tickets.
+"""Officer dashboard speed: the queue page with 5,000 open tickets, reports over 100,000 tickets, and the
+KPI page over 500,000 worker messages (two years).
 Prints figures; asserts nothing.
 
 Usage:
@@ -28,7 +29,7 @@ from sqlalchemy import insert  # noqa: E402
 
 from bot.handoff import officers as officer_ops  # noqa: E402
 from bot.storage import Database  # noqa: E402
-from bot.storage.models import Conversation, Ticket  # noqa: E402
+from bot.storage.models import Conversation, Message, Ticket  # noqa: E402
 from server import create_app  # noqa: E402
 
 TOPICS = ["nghi_phep_nam", "bhxh_mot_lan", "tra_luong_dung_han", "thai_san_lao_dong_nu", "bhtn", None]
@@ -38,7 +39,7 @@ def seed(db: Database, open_tickets: int, closed_tickets: int) -> None:
     rng = random.Random(1)
     now = dt.datetime.now(dt.timezone.utc)
     with db.session() as s:
-        s.execute(insert(Conversation), [{"channel": "messenger", "user_id": f"u{i}", "slots": {}, "replies_since_user_message": 0,
+        s.execute(insert(Conversation), [{"channel": ("messenger", "zalo", "web")[i % 3], "user_id": f"u{i}", "slots": {}, "replies_since_user_message": 0,
                                           "followed": True, "created_at": now} for i in range(1000)])
     batch = []
     total = open_tickets + closed_tickets
@@ -62,6 +63,19 @@ def seed(db: Database, open_tickets: int, closed_tickets: int) -> None:
             s.execute(insert(Ticket), batch)
 
 
+def seed_messages(db: Database, count: int) -> None:
+    """Worker messages over the last two years: answered by the bot, not understood, or other turns."""
+    rng = random.Random(2)
+    now = dt.datetime.now(dt.timezone.utc)
+    actions = ["answer"] * 6 + ["fallback", "smalltalk", "clarify", "listen"]
+    for first in range(0, count, 10_000):
+        with db.session() as s:
+            s.execute(insert(Message), [{"conversation_id": 1 + rng.randrange(1000), "direction": "in", "author": "worker",
+                                         "text": "Cho em hỏi về chế độ nghỉ phép năm", "action": rng.choice(actions),
+                                         "created_at": now - dt.timedelta(minutes=rng.randint(0, 60 * 24 * 730))}
+                                        for _ in range(min(10_000, count - first))])
+
+
 def timed(client, path: str, runs: int = 7) -> tuple[float, float, int]:
     client.get(path)  # warm-up
     times = []
@@ -79,6 +93,7 @@ def main() -> None:
     parser.add_argument("--database-url", default="")
     parser.add_argument("--open", type=int, default=5000)
     parser.add_argument("--closed", type=int, default=95_000)
+    parser.add_argument("--messages", type=int, default=500_000)
     args = parser.parse_args()
     tmp = tempfile.mkdtemp(prefix="queue-bench-")
     url = args.database_url or f"sqlite:///{tmp}/bench.db"
@@ -87,7 +102,8 @@ def main() -> None:
     db.upgrade()
     t0 = time.perf_counter()
     seed(db, args.open, args.closed)
-    print(f"seeded {args.open} open + {args.closed} resolved tickets in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
+    seed_messages(db, args.messages)
+    print(f"seeded {args.open} open + {args.closed} resolved tickets, {args.messages} messages in {time.perf_counter() - t0:.1f} s ({url.split(':')[0]})")
     with db.session() as s:
         officer_ops.create(s, "bench@congdoan.vn", "Bench", "admin", "mat-khau-benchmark")
     db.dispose()
@@ -104,6 +120,8 @@ def main() -> None:
         ("report page, last 365 days, by month (100k tickets)", "/dashboard/reports?grain=month&from="
          + (dt.date.today() - dt.timedelta(days=365)).isoformat()),
         ("report CSV, last 365 days, by day", "/dashboard/reports.csv?from=" + (dt.date.today() - dt.timedelta(days=365)).isoformat()),
+        ("KPI page, last 12 months (+ the 12 before for year-on-year)", "/dashboard/kpi"),
+        ("KPI CSV, 24 months", "/dashboard/kpi.csv?from=" + f"{dt.date.today().year - 2}-{dt.date.today().month:02d}"),
     ]:
         median, worst, status = timed(client, path)
         print(f"{label}: median {median:.0f} ms, max {worst:.0f} ms (HTTP {status})")

@@ -54,6 +54,10 @@ SETTINGS: tuple[Setting, ...] = (
     # --- dialogue
     Setting("SLA_HOURS", 24, "Hours an officer has to answer a handed-off question", int),
     Setting("CONVERSATION_TIMEOUT_MINUTES", 60, "A conversation's dialogue state expires after this much inactivity", int),
+    # --- KPI of the communication programme (/dashboard/kpi): answer every question, double the answered volume
+    Setting("KPI_BASELINE_MONTHLY_ANSWERED", 0.0,
+            "Questions answered per month before the programme (the KPI's target is twice this); 0: use KPI_BASELINE_YEAR", float),
+    Setting("KPI_BASELINE_YEAR", 0, "Year whose average answered per month (months with questions) is the baseline when the above is 0; 0: none", int),
     # --- personal data
     Setting("RETENTION_DAYS", 365, "Days personal data is kept after a question is closed; a daily purge anonymises older data (0: never)", int),
     # --- organisation (placeholders in FAQ answers)

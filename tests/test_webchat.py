@@ -77,7 +77,7 @@ def test_widget_exchanges_messages_in_chromium(live, app, width):
 
 @pytest.mark.slow
 def test_officer_dashboard_in_chromium(channel_app, runner, fake_graph):
-    """Login, claim, reply, resolve and the report chart, in a real browser."""
+    """Login, claim, reply, resolve, the report chart and the KPI page, in a real browser."""
     from selenium.webdriver.common.by import By
     from selenium.webdriver.support import expected_conditions as EC
     from selenium.webdriver.support.ui import WebDriverWait
@@ -111,6 +111,10 @@ def test_officer_dashboard_in_chromium(channel_app, runner, fake_graph):
         chart = wait.until(EC.presence_of_element_located((By.ID, "chart-tickets")))
         assert chart.find_elements(By.TAG_NAME, "rect") and chart.size["height"] > 100
         assert "100.0%" in driver.find_element(By.CSS_SELECTOR, ".kpis").text
+        driver.find_element(By.LINK_TEXT, "Chỉ số KPI").click()
+        chart = wait.until(EC.presence_of_element_located((By.ID, "chart-kpi-answered")))
+        assert chart.find_elements(By.CSS_SELECTOR, "rect[fill='#c8102e']") and chart.size["height"] > 100
+        assert "100.0%" in driver.find_element(By.ID, "kpi-months").text  # the ticket answered within 24 hours
     finally:
         driver.quit()
         server.close()
