@@ -306,8 +306,8 @@ def main() -> None:
                 time.sleep(delay)
             if proxy is not None and killed_at is None and time.perf_counter() - start >= args.kill_after:
                 killed_at = time.perf_counter()
-                threading.Thread(target=proxy.outage, args=(args.db_outage,), daemon=True).start()
-                restarted_at = killed_at + args.db_outage
+                threading.Thread(target=proxy.outage, args=(args.db_outage or args.redis_outage,), daemon=True).start()
+                restarted_at = killed_at + (args.db_outage or args.redis_outage)
             elif args.kill_after and killed_at is None and time.perf_counter() - start >= args.kill_after:
                 victim = server if args.kill == "server" or not workers else workers[0]
                 cpu_used += cpu_seconds(victim.pid, children=True) - cpu_before.pop(victim.pid, 0.0)
