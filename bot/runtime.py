@@ -64,7 +64,7 @@ class Runtime:
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_model_if_changed, maintenance=self.daily_maintenance)
+                               tick=self.reload_model_if_changed, maintenance=self.daily_maintenance, jobs=self.run_training_job)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -119,6 +119,13 @@ class Runtime:
         result = run_daily_purge(self.db, self.settings["RETENTION_DAYS"])
         if result is not None:
             logger.info("retention purge (older than %s days): %s", self.settings["RETENTION_DAYS"], result.counts)
+
+    def run_training_job(self) -> bool:
+        """Run the oldest queued retrain, if any (bot/learning/retrain.py); the workers' job thread calls it."""
+        from .learning.retrain import run_next
+
+        # Plug point for the FAQ editor (issue 12): faq_examples=bot.faq_edits.example_overrides(session, today).
+        return run_next(self.db, self.settings, self.engine.resources) is not None
 
     # -- model ------------------------------------------------------------------------------------
     def reload_model_if_changed(self, force: bool = False) -> None:
