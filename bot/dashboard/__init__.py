@@ -3,6 +3,7 @@
 - ``auth``: login and logout, the signed-in officer, roles, CSRF, the login rate limit
 - ``queue``: open tickets by deadline; ``tickets``: a ticket's page and the actions on it
 - ``reports``: the SLA report page and CSV; ``suggestions``: FAQ suggestions, reviewed by admins
+- ``learn``, ``model_versions``: the learning loop for maintainers (label real questions, retrain, compare, activate)
 - ``api``: the JSON API for integrations (``/api``, officer tokens)
 
 Security: hashed passwords, an HttpOnly SameSite session cookie, a CSRF token on every form, a
@@ -17,12 +18,12 @@ from flask import Blueprint, Flask, request
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..vntime import format_short
-from . import api, auth, queue, reports, suggestions, tickets
+from . import api, auth, learn, model_versions, queue, reports, suggestions, tickets
 
 URL_PREFIX = "/dashboard"
 # The templates and static files every page shares (``url_for("dashboard.static", filename=...)``).
 assets = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static")
-PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, suggestions.bp)
+PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, suggestions.bp, learn.bp, model_versions.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in PAGES)
 
 CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
