@@ -198,6 +198,7 @@ def tiny_project(tmp_path, tiny_model_dir):
             "TEST_SET_FILE": str(test_set), "RETRAIN_FOLDS": 2}
 
 
+@pytest.mark.slow
 def test_runner_discard_and_rollback(make_app, channel_config, runner, tiny_project, tiny_model):
     from actions.resources import Resources
 
