@@ -247,3 +247,28 @@ def test_runner_discard_and_rollback(make_app, channel_config, runner, tiny_proj
     with runtime.db.read() as s:
         actions = [a.action for a in s.scalars(select(AuditLog).order_by(AuditLog.id))]
     assert actions == ["label", "retrain_request", "model_discard", "retrain_request", "model_activate", "model_rollback"]
+
+
+@pytest.mark.slow
+def test_comparison_outcomes_agree_with_the_benchmark(project_model, resources):
+    """The comparison's outcomes, checked against benchmarks/independent.py (written separately)
+    on the topic questions of the independent test set, and compare() against its own parts."""
+    from collections import Counter
+
+    from benchmarks.independent import score
+    from bot.engine import Engine
+    from bot.learning.compare import compare, verdicts
+    from bot.nlu.training_data import load_training_file
+
+    engine = Engine(project_model, resources)
+    topic = [e for e in load_training_file(DATA / "independent_test.yml").examples if e.intent.startswith("topic/")][:150]
+    mine = Counter(v.outcome for v in verdicts(engine, [(e.text, e.intent) for e in topic]))
+    theirs = score(engine, topic)
+    assert (mine["right"], mine["wrong"], mine["clarified"], mine["handed_off"], mine["fallback"]) == (
+        theirs.get("topic_right", 0), theirs.get("topic_wrong", 0), theirs.get("topic_clarify", 0), theirs.get("topic_handoff", 0),
+        theirs.get("topic_fallback", 0))
+    settings = {"TEST_SET_FILE": str(DATA / "independent_test.yml"), "CALIBRATION_FILE": "/nonexistent/calibration.yml"}
+    same = compare(settings, engine, Engine(project_model, resources), [(1, topic[0].text, topic[0].intent)])
+    [independent] = same["sets"]
+    assert independent["base"] == independent["candidate"] and independent["n_changed"] == 0 and sum(independent["base"].values()) == 791
+    assert same["notes"] == ["Không có tập hiệu chỉnh (/nonexistent/calibration.yml)."]
