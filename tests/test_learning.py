@@ -272,3 +272,18 @@ def test_comparison_outcomes_agree_with_the_benchmark(project_model, resources):
     [independent] = same["sets"]
     assert independent["base"] == independent["candidate"] and independent["n_changed"] == 0 and sum(independent["base"].values()) == 791
     assert same["notes"] == ["Không có tập hiệu chỉnh (/nonexistent/calibration.yml)."]
+
+
+def test_deleting_a_workers_data_deletes_the_labels_on_their_questions(channel_app, runner):
+    from bot import privacy
+
+    say(channel_app.test_client(), "giá vàng hôm nay", sender="w-delete")
+    say(channel_app.test_client(), "giá bạc hôm nay", sender="w-keep")
+    auth = maintainer_auth(runner, channel_app)
+    for text in ("giá vàng hôm nay", "giá bạc hôm nay"):
+        auth.post("/dashboard/learn/label", {"message_id": _worker_message(channel_app, text), "choice": "out_of_scope"})
+    db = channel_app.extensions["bot"].db
+    counts = privacy.delete_person(db, "web", "w-delete", actor="canbo@congdoan.vn")
+    assert counts["question_labels"] == 1
+    with db.read() as s:
+        assert [row.text for row in s.scalars(select(QuestionLabel))] == ["giá bạc hôm nay"]
