@@ -534,6 +534,56 @@ def export_faq(ctx: _Context, faq_dir, nlu_dir):
         _err("Tiếp theo: python -m bot validate && python -m bot train, rồi xem git diff và commit.")
 
 
+# --- the learning loop: labels and retrain jobs (bot/learning) ----------------------------------
+
+
+@main.group()
+def labels():
+    """Nhãn của câu hỏi thật (trang «Học từ câu hỏi thật»)."""
+
+
+@labels.command("export")
+@click.argument("path", type=click.Path(dir_okay=False))
+@pass_ctx
+def labels_export(ctx: _Context, path):
+    """Ghi các nhãn đã chấp nhận ra PATH dạng YAML Rasa 3.x (để đưa vào nlu_data/)."""
+    from .learning.review import labels as all_labels
+    from .learning.review import labels_yaml
+
+    with _db(ctx.settings) as db, db.read() as s:
+        rows = all_labels(s, trainable_only=True)
+        text = labels_yaml(rows)
+    Path(path).write_text(text, encoding="utf-8")
+    click.echo(f"Đã ghi {len(rows)} nhãn vào {path}.")
+
+
+@main.group("retrain-job")
+def retrain_job():
+    """Lượt huấn luyện lại yêu cầu từ bảng điều khiển (thường do tiến trình xử lý chạy)."""
+
+
+@retrain_job.command("run-once")
+@pass_ctx
+def retrain_job_run_once(ctx: _Context):
+    """Chạy lượt huấn luyện đang chờ (nếu có) ngay trong tiến trình này."""
+    from actions.resources import Resources
+
+    from .learning.retrain import run_next
+    from .storage.models import TrainingJob
+
+    with _db(ctx.settings) as db:
+        job_id = run_next(db, ctx.settings, Resources.load(ctx.settings))
+        if job_id is None:
+            click.echo("Không có lượt huấn luyện nào đang chờ.")
+            return
+        with db.read() as s:
+            job = s.get(TrainingJob, job_id)
+            status, version, error = job.status, job.candidate_version, job.error
+    if status != "succeeded":
+        raise click.ClickException(f"Lượt huấn luyện số {job_id} lỗi: {error}")
+    click.echo(f"Lượt huấn luyện số {job_id} xong: mô hình mới {version} (chưa dùng; xem so sánh trên trang Mô hình).")
+
+
 # --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main)
 
 from . import cli_privacy  # noqa: E402, F401

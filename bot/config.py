@@ -40,6 +40,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FAQ_DIR", str(PROJECT_ROOT / "faq"), "Knowledge base: one YAML file per topic group"),
     Setting("CALIBRATION_FILE", str(PROJECT_ROOT / "nlu_data" / "calibration.yml"),
             "Independently written messages (topic labels) that `train` uses to choose the answer threshold; never trained on"),
+    Setting("TEST_SET_FILE", str(PROJECT_ROOT / "tests" / "data" / "independent_test.yml"),
+            "Independent test set a retrain's candidate is compared on (a deployment without it compares on CALIBRATION_FILE only)"),
+    Setting("RETRAIN_FOLDS", 5, "Cross-validation folds of a retrain started from the dashboard (as `python -m bot train`)", int),
     Setting("REPORTS_DIR", str(PROJECT_ROOT / "reports"), "Where `evaluate` writes HTML reports"),
     # --- server
     Setting("HOST", "127.0.0.1", "Address `python server.py` listens on"),

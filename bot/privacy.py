@@ -27,7 +27,7 @@ import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy import and_, func, or_, select, update
+from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
 from .handoff.tickets import OPEN_STATUSES, log
@@ -40,6 +40,7 @@ from .storage.models import (
     Maintenance,
     Message,
     OutboxMessage,
+    QuestionLabel,
     Ticket,
     TicketEvent,
     TicketNote,
@@ -274,6 +275,9 @@ def delete_person(db: Database, channel: str, user_id: str, actor: str, now: dt.
         in_conversation = or_(Message.ticket_id.in_(ids), Message.conversation_id == conv.id) if conv else Message.ticket_id.in_(ids)
         counts["messages"] = _count_or_update(session, Message, and_(in_conversation, _not_redacted(Message.text)),
                                               {"text": REDACTED_ON_REQUEST}, False)
+        # Labels on the worker's questions (the learning loop) keep a masked copy of the text: deleted too.
+        counts["question_labels"] = session.execute(delete(QuestionLabel).where(QuestionLabel.message_id.in_(
+            select(Message.id).where(in_conversation))).execution_options(synchronize_session=False)).rowcount
         counts["ticket_notes"] = _count_or_update(session, TicketNote, and_(TicketNote.ticket_id.in_(ids), _not_redacted(TicketNote.text)),
                                                   {"text": REDACTED_ON_REQUEST}, False)
         # Events not processed yet would bring the data back: they are marked done, unprocessed.

@@ -71,7 +71,7 @@ class Runtime:
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_if_changed, maintenance=self.daily_maintenance)
+                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_training_job)
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -127,6 +127,17 @@ class Runtime:
         result = run_daily_purge(self.db, self.settings["RETENTION_DAYS"])
         if result is not None:
             logger.info("retention purge (older than %s days): %s", self.settings["RETENTION_DAYS"], result.counts)
+
+    def run_training_job(self) -> bool:
+        """Run the oldest queued retrain, if any (bot/learning/retrain.py); the workers' job thread calls it."""
+        from . import faq_edits
+        from .learning.retrain import active_job, run_next
+
+        with self.db.read() as s:
+            if active_job(s) is None:  # the usual case: one cheap query every few seconds
+                return False
+            faq_examples = faq_edits.example_overrides(s, self.today())  # phrasings edited in the browser
+        return run_next(self.db, self.settings, self.engine.resources, faq_examples=faq_examples) is not None
 
     # -- model ------------------------------------------------------------------------------------
     def reload_model_if_changed(self, force: bool = False) -> None:

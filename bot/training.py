@@ -133,9 +133,24 @@ def train_project(
     """Train on the project's data, choose the answer threshold on ``CALIBRATION_FILE`` (unless
     ``calibration`` is false) and save a new version in ``MODELS_DIR`` made current (unless
     ``activate`` is false), or save into ``out`` (never made current)."""
+    data, kb = load_project_data(settings)
+    return train_data(settings, data, kb, folds, calibration, activate, out, progress)
+
+
+def train_data(
+    settings: Settings,
+    data: TrainingData,
+    kb: KnowledgeBase,
+    folds: int = 5,
+    calibration: bool = True,
+    activate: bool = True,
+    out: str | Path | None = None,
+    progress: Progress | None = None,
+) -> TrainingResult:
+    """``train_project`` on data assembled by the caller (the learning loop adds labelled questions
+    to the project's data, see :mod:`bot.learning.retrain`): tune, fit, calibrate, save, activate."""
     say = progress or _silent
     started = time.perf_counter()
-    data, kb = load_project_data(settings)
     model, metadata, folder = _fit(settings, data, folds, out, started, say)
     if calibration:
         calibrate(settings, model, metadata, kb, say)

@@ -34,11 +34,12 @@ INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay
 OUTBOX_THREADS = 4
 OUTBOX_CLAIM = 50  # replies leased per dispatcher round
 MAINTENANCE_SECONDS = 3600.0  # how often the daily jobs (the retention purge) check whether they are due
+JOBS_SECONDS = 2.0  # how often a process looks for a queued retrain (bot/learning/retrain.py)
 
 
 class Workers:
     def __init__(self, dialogue: Dialogue, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
-                 tick=None, maintenance=None):
+                 tick=None, maintenance=None, jobs=None):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
         self.dialogue = dialogue
@@ -48,6 +49,8 @@ class Workers:
         self.tick = tick or (lambda: None)  # called every round (the runtime reloads a changed model)
         self.maintenance = maintenance  # called about hourly; decides itself whether a daily job is due
         self._maintenance_at = time.monotonic() + 60  # first check a minute after start
+        self.jobs = jobs  # runs one queued long job (a retrain) if any; returns whether it ran one
+        self.jobs_seconds = JOBS_SECONDS
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
         self._outbox_wakes = [threading.Event()]
@@ -120,6 +123,27 @@ class Workers:
             logger.exception("maintenance failed")
         return False
 
+    def run_jobs_once(self) -> bool:
+        """Run one queued long job (a retrain) on this thread; False when none was queued."""
+        if self.jobs is None:
+            return False
+        try:
+            return bool(self.jobs())
+        except DatabaseUnavailable as exc:
+            logger.warning("job round skipped: %s", exc)
+        except Exception:  # noqa: BLE001 - logged; the job row records its own failure
+            logger.exception("job round failed")
+        return False
+
+    def _start_jobs_thread(self) -> None:
+        """Long jobs get their own thread: a retrain takes minutes and must not hold up messages."""
+        if self.jobs is None:
+            return
+        thread = threading.Thread(target=self._loop, args=(threading.Event(), self.run_jobs_once, self.jobs_seconds),
+                                  name="training-jobs", daemon=True)
+        thread.start()
+        self._threads.append(thread)
+
     def drain(self, rounds: int = 20) -> None:
         """Process inbox and outbox until nothing is left that is due now (tests, CLI)."""
         for _ in range(rounds):
@@ -146,6 +170,7 @@ class Workers:
             thread.start()
             self._threads.append(thread)
         self._start_outbox_threads()
+        self._start_jobs_thread()
         logger.info("background workers started (thread mode)")
 
     # -- outbox: one dispatcher claims, sending threads (one per shard of recipients) send ---------
@@ -222,6 +247,7 @@ class Workers:
         logger.info("worker started, waiting on Redis %s", self.redis_url)
         self._stop.clear()
         self._start_outbox_threads()  # replies go out on their own threads while this one reads the inbox
+        self._start_jobs_thread()
         self._sends_here = True
         try:
             while not stop.is_set():

@@ -5,6 +5,7 @@
 - ``reports``: the SLA report page and CSV; ``kpi``: the communication programme's KPI page and CSV;
   ``suggestions``: FAQ suggestions, reviewed by admins
 - ``faq_editor``: the FAQ edited in the browser, with history and scheduled content (maintainers)
+- ``learn``, ``model_versions``: the learning loop for maintainers (label real questions, retrain, compare, activate)
 - ``api``: the JSON API for integrations (``/api``, officer tokens)
 
 Security: hashed passwords, an HttpOnly SameSite session cookie, a CSRF token on every form, a
@@ -19,12 +20,12 @@ from flask import Blueprint, Flask, request
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..vntime import format_short
-from . import api, auth, faq_editor, kpi, queue, reports, suggestions, tickets
+from . import api, auth, faq_editor, kpi, learn, model_versions, queue, reports, suggestions, tickets
 
 URL_PREFIX = "/dashboard"
 # The templates and static files every page shares (``url_for("dashboard.static", filename=...)``).
 assets = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static")
-PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.bp, faq_editor.bp)
+PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.bp, faq_editor.bp, learn.bp, model_versions.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in PAGES)
 
 CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}

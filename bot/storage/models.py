@@ -343,3 +343,48 @@ class FaqRevision(Base):
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     note: Mapped[str] = mapped_column(Text, default="")
     reverted_from: Mapped[int | None] = mapped_column(ForeignKey("faq_revisions.id", ondelete="SET NULL"))
+
+
+class QuestionLabel(Base):
+    """A maintainer's label on a real worker question (the learning loop, ``bot.learning``).
+
+    ``text`` is the worker's message with phone and ID numbers masked, kept so that the label (a
+    training example once accepted) survives the retention purge of the message itself.
+    ``used_in_model`` is the model version that first trained on it; until then it may be relabelled."""
+
+    __tablename__ = "question_labels"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id", ondelete="SET NULL"), unique=True)
+    text: Mapped[str] = mapped_column(Text)
+    source: Mapped[str] = mapped_column(String(20))  # clarified | fallback | feedback | officer_answered | sample
+    label_kind: Mapped[str] = mapped_column(String(20))  # intent | new_question | out_of_scope | skip
+    intent: Mapped[str | None] = mapped_column(String(120))
+    labelled_by: Mapped[str] = mapped_column(String(200))  # officer e-mail
+    labelled_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    used_in_model: Mapped[str | None] = mapped_column(String(120), index=True)
+
+
+class TrainingJob(Base):
+    """A retrain requested from the dashboard, run by a worker (never in a web request).
+
+    ``slot`` is "retrain" while the job is queued or running and NULL otherwise: its unique
+    constraint lets the database itself refuse a second active retrain."""
+
+    __tablename__ = "training_jobs"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    status: Mapped[str] = mapped_column(String(20), default="queued")  # queued|running|succeeded|failed|activated|discarded
+    slot: Mapped[str | None] = mapped_column(String(20), unique=True)
+    requested_by: Mapped[str] = mapped_column(String(200))
+    requested_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    started_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+    progress: Mapped[int] = mapped_column(Integer, default=0)
+    progress_message: Mapped[str | None] = mapped_column(Text)
+    include_label_ids: Mapped[list] = mapped_column(JSON, default=list)
+    candidate_version: Mapped[str | None] = mapped_column(String(120))
+    base_version: Mapped[str | None] = mapped_column(String(120))
+    comparison: Mapped[dict | None] = mapped_column(JSON)
+    error: Mapped[str | None] = mapped_column(Text)
