@@ -125,7 +125,7 @@ def test_queue_sources(channel_app, runner, fake_graph):
 def test_retrain_requests_are_refused_clearly(channel_app, runner):
     auth = maintainer_auth(runner, channel_app)
     nothing = auth.post("/dashboard/models/retrain")
-    assert nothing.status_code == 400 and "Chưa có nhãn mới nào" in nothing.get_data(as_text=True)
+    assert nothing.status_code == 400 and "Chưa có nhãn mới hay câu hỏi mẫu nào" in nothing.get_data(as_text=True)
     say(channel_app.test_client(), "giá xăng hôm nay")
     mid = _worker_message(channel_app, "giá xăng hôm nay")
     auth.post("/dashboard/learn/label", {"message_id": mid, "choice": "intent:faq/nghi_phep_nam"})
@@ -287,3 +287,18 @@ def test_deleting_a_workers_data_deletes_the_labels_on_their_questions(channel_a
     assert counts["question_labels"] == 1
     with db.read() as s:
         assert [row.text for row in s.scalars(select(QuestionLabel))] == ["giá bạc hôm nay"]
+
+
+def test_a_retrain_trains_on_the_faq_editors_phrasings_instead_of_the_files():
+    from bot.config import Settings
+    from bot.learning.retrain import training_data
+
+    settings = Settings.load()
+    before, kb, _ = training_data(settings, [])
+    old = [e.text for e in before.examples if e.intent == "faq/nghi_phep_nam"]
+    new = ["một năm làm đủ thì được nghỉ mấy hôm có lương", "phép năm của công nhân may là bao nhiêu ngày"]
+    data, _, _ = training_data(settings, [], {"faq/nghi_phep_nam": new})
+    texts = [e.text for e in data.examples if e.intent == "faq/nghi_phep_nam"]
+    title = kb.get("nghi_phep_nam").title
+    assert len(old) > 10 and set(texts) == {*new, title} | ({title} & set(old))
+    assert len(data.examples) == len(before.examples) - len(old) + len(texts)  # other intents untouched
