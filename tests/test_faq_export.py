@@ -88,3 +88,25 @@ def test_an_edit_round_trips(runner, db, copies):
     snapshot = {p: p.read_bytes() for p in [*faq_dir.rglob("*.yml"), *nlu_dir.rglob("*.yml")]}
     run_export(runner, db.url, faq_dir, nlu_dir)
     assert {p: p.read_bytes() for p in snapshot} == snapshot
+
+
+def test_yaml_breaking_characters_survive_the_round_trip(runner, db, copies):
+    """Colons, hashes, both quotes, a leading dash and new lines typed in the browser come back
+    from the exported files exactly as typed."""
+    faq_dir, nlu_dir = copies
+    files = faq_edits.FaqFiles.load(Settings.load({}))
+    today = vntime.today()
+    entry = files.content("nghi_phep_nam")
+    answer = ('- Ghi chú: "12 ngày" là mức # tối thiểu; người lao động \'bình thường\'.\n\n  Thụt dòng: [a, b]\n'
+              + entry["answer"][-700:])
+    examples = entry["examples"][:-3] + ['phép năm: "12 ngày" hay 14?', "# nghỉ phép năm 2026 mấy ngày", "- phép năm 'đủ năm' là sao"]
+    changed = {**entry, "answer": answer, "title": 'Nghỉ phép năm: được mấy ngày? "12" hay hơn', "examples": examples}
+    with db.session() as s:
+        faq_edits.save(s, "nghi_phep_nam", changed, 0, "an@congdoan.vn", files=files, today=today)
+    run_export(runner, db.url, faq_dir, nlu_dir)
+    exported = KnowledgeBase.load(faq_dir).get("nghi_phep_nam")
+    assert (exported.answer, exported.title) == (answer, changed["title"])
+    again = faq_edits.FaqFiles.load(Settings.load({"FAQ_DIR": str(faq_dir), "NLU_DATA_DIR": str(nlu_dir),
+                                                  "CALIBRATION_FILE": str(nlu_dir / "calibration.yml")}))
+    assert again.examples["faq/nghi_phep_nam"] == examples
+    assert validate(runner, faq_dir, nlu_dir).exit_code == 0

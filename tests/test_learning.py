@@ -302,3 +302,29 @@ def test_a_retrain_trains_on_the_faq_editors_phrasings_instead_of_the_files():
     title = kb.get("nghi_phep_nam").title
     assert len(old) > 10 and set(texts) == {*new, title} | ({title} & set(old))
     assert len(data.examples) == len(before.examples) - len(old) + len(texts)  # other intents untouched
+
+
+@pytest.mark.slow
+def test_a_retrain_that_fails_midway_keeps_the_model_and_shows_why(make_app, channel_config, runner, tiny_project, tiny_model, monkeypatch):
+    app = make_app({**channel_config, **tiny_project}, nlu=tiny_model)
+    runtime = app.extensions["bot"]
+    say(app.test_client(), "bạn thích ăn phở không")
+    auth = maintainer_auth(runner, app)
+    mid = _worker_message(app, "bạn thích ăn phở không")
+    auth.post("/dashboard/learn/label", {"message_id": mid, "choice": "out_of_scope"})
+    job_url = auth.post("/dashboard/models/retrain").headers["Location"]
+
+    def disk_full(*args, progress=None, **kwargs):
+        progress("Đang huấn luyện…", 40)
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(retrain_ops, "train_data", disk_full)  # a fault injected halfway through the job
+    assert runtime.run_training_job() is True
+    status = auth.client.get(job_url + "/status").get_json()
+    assert status["status"] == "failed" and "No space left on device" in (status.get("error") or "")
+    assert "No space left on device" in auth.client.get(job_url).get_data(as_text=True)
+    assert ModelRegistry(tiny_project["MODELS_DIR"]).current_name() == "v1-tiny" and runtime.engine.model.version == "v1-tiny"
+    assert say(app.test_client(), "xin chào", sender="after-failure")  # the bot keeps answering with the old model
+    with runtime.db.read() as s:
+        assert s.scalars(select(QuestionLabel)).one().used_in_model is None  # the label waits for the next retrain
+    assert auth.post("/dashboard/models/retrain").status_code == 302  # the slot is free again
