@@ -7,6 +7,7 @@ used as is; workers claim rows with ``FOR UPDATE SKIP LOCKED`` there.
 
 from __future__ import annotations
 
+import fcntl
 import logging
 import threading
 import time
@@ -23,6 +24,7 @@ logger = logging.getLogger(__name__)
 
 WRITE_LOCK_TIMEOUT = 30.0  # seconds a writer waits for SQLite's write lock
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+MIGRATION_LOCK_KEY = 7_316_028_401  # any constant: the advisory lock that serialises migrations
 
 
 class DatabaseUnavailable(RuntimeError):
@@ -158,19 +160,50 @@ class Database:
             raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)})") from exc
 
     def upgrade(self) -> None:
-        """Create or migrate the schema to the latest version (Alembic ``upgrade head``)."""
+        """Create or migrate the schema to the latest version (Alembic ``upgrade head``).
+
+        Several processes may start at once on a new database (N web processes and M workers):
+        they take turns under a lock (a PostgreSQL advisory lock, a file lock beside a SQLite
+        file), so the second finds the schema already at head instead of racing the first's
+        CREATE TABLEs."""
         from alembic import command
         from alembic.config import Config
 
         cfg = Config()
         cfg.set_main_option("script_location", str(MIGRATIONS))
         try:
-            with self.engine.connect() as conn:
-                cfg.attributes["connection"] = conn
-                command.upgrade(cfg, "head")
-                conn.commit()
-        except (OperationalError, DBAPIError) as exc:
+            with self._migration_lock(), self.engine.connect() as conn:
+                if self.dialect == "postgresql":
+                    conn.execute(text("SELECT pg_advisory_lock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                    conn.commit()
+                try:
+                    cfg.attributes["connection"] = conn
+                    command.upgrade(cfg, "head")
+                    conn.commit()
+                finally:
+                    if self.dialect == "postgresql":
+                        conn.rollback()
+                        conn.execute(text("SELECT pg_advisory_unlock(:key)"), {"key": MIGRATION_LOCK_KEY})
+                        conn.commit()
+        except OperationalError as exc:
             raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)})") from exc
+        except DBAPIError as exc:
+            raise DatabaseUnavailable(
+                f"Không nâng cấp được lược đồ cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+
+    @contextmanager
+    def _migration_lock(self) -> Iterator[None]:
+        """Between processes on one machine sharing a SQLite file: an exclusive file lock."""
+        database = make_url(self.url).database
+        if not self.is_sqlite or not database or database == ":memory:":
+            yield
+            return
+        with open(f"{database}.migrate-lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def drop_all(self) -> None:
         """Drop every table, including Alembic's version table (tests only)."""
