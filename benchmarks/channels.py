@@ -18,6 +18,7 @@ import hashlib
 import hmac
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
@@ -51,6 +52,13 @@ def main() -> None:
     parser.add_argument("--profile", metavar="DIR", default="",
                         help="sample every process with py-spy (must be installed) while messages are sent; collapsed stacks in DIR")
     args = parser.parse_args()
+    py_spy = ""
+    if args.profile:  # the venv's own py-spy (pip install py-spy), else one on PATH
+        beside = Path(sys.executable).with_name("py-spy")
+        py_spy = str(beside) if beside.is_file() else shutil.which("py-spy") or ""
+        if not py_spy:
+            raise SystemExit("--profile needs py-spy: .venv/bin/pip install py-spy")
+        Path(args.profile).mkdir(parents=True, exist_ok=True)
 
     graph = FakeGraph()
     received: dict[str, list[float]] = {}
@@ -124,7 +132,7 @@ def main() -> None:
                 else:
                     errors += 1
 
-        spies = [subprocess.Popen(["py-spy", "record", "--pid", str(p.pid), "--format", "raw", "--gil", "--nonblocking", "--rate", "200",
+        spies = [subprocess.Popen([py_spy, "record", "--pid", str(p.pid), "--format", "raw", "--gil", "--nonblocking", "--rate", "200",
                                    "-o", str(Path(args.profile) / f"{name}.txt"), "-d", str(int(args.seconds) + 2)],
                                   stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
                  for name, p in [("server", server), *((f"worker{i + 1}", w) for i, w in enumerate(workers))]] if args.profile else []

@@ -73,6 +73,7 @@ class OutboxSender:
         self.owner = owner or f"{self.host}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
         self._beat_lock = threading.Lock()
         self._beat_at = 0.0
+        self._order_checked: set[int] = set()  # leased rows already checked for older replies (see _claim)
         self.reclaimed = 0  # rows taken back from stopped processes (each may have been delivered once)
 
     # -- liveness -----------------------------------------------------------------------------------
@@ -121,17 +122,24 @@ class OutboxSender:
         A row is left alone when an older reply to the same person is still waiting (order)."""
         now = self.clock()
         k, n = shard
-        with self.db.read() as session:
-            candidates = session.execute(
-                select(OutboxMessage.id, OutboxMessage.recipient_id).where(self._due(now)).order_by(OutboxMessage.id).limit(limit * n * 2)
-            ).all()
-        ids = [row_id for row_id, recipient in candidates if shard_of(recipient, n) == k][:limit]
-        if not ids:
-            return []
+        # On PostgreSQL with one shard, SKIP LOCKED picks the rows in the locking query itself; SQLite
+        # (and a shard filter computed in Python) first looks in a read transaction, so an idle poll
+        # never takes SQLite's write lock.
+        direct = self.db.dialect == "postgresql" and n == 1
+        ids: list[int] = []
+        if not direct:
+            with self.db.read() as session:
+                candidates = session.execute(
+                    select(OutboxMessage.id, OutboxMessage.recipient_id).where(self._due(now)).order_by(OutboxMessage.id).limit(limit * n * 2)
+                ).all()
+            ids = [row_id for row_id, recipient in candidates if shard_of(recipient, n) == k][:limit]
+            if not ids:
+                return []
         with self.db.session() as session:
             stmt = (select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient_id, OutboxMessage.body, OutboxMessage.status,
                            OutboxMessage.author, OutboxMessage.conversation_id)
-                    .where(OutboxMessage.id.in_(ids), self._due(now)).order_by(OutboxMessage.id))
+                    .where(self._due(now)).order_by(OutboxMessage.id))
+            stmt = stmt.limit(limit) if direct else stmt.where(OutboxMessage.id.in_(ids))
             if self.db.dialect == "postgresql":
                 stmt = stmt.with_for_update(skip_locked=True)
             rows = session.execute(stmt).all()
@@ -146,11 +154,15 @@ class OutboxSender:
             rows = [row for row in rows if (row.channel, row.recipient_id) not in older]
             if not rows:
                 return []
+            checked_first = {row_id for key, row_id in first.items() if key not in older}
             conversations = {c.id: c for c in session.execute(
                 select(Conversation.id, Conversation.last_user_message_at, Conversation.replies_since_user_message)
                 .where(Conversation.id.in_({r.conversation_id for r in rows if r.conversation_id is not None}))).all()}
             session.execute(update(OutboxMessage).where(OutboxMessage.id.in_([r.id for r in rows]))
                             .values(status="sending", lease_owner=self.owner, next_attempt_at=now + LEASE))
+        # A person's first row here was just checked against older replies (and the lease is now
+        # committed): no need to look again before sending it; later rows of that person are.
+        self._order_checked.update(checked_first)
         taken_back = sum(row.status == "sending" for row in rows)
         claimed = []
         for row in rows:
@@ -173,7 +185,9 @@ class OutboxSender:
         (``failed_recipients``) gets its later replies held back, so they keep their order."""
         row_id, channel, recipient, body, ctx = claimed
         key = (channel, recipient)
-        if key in failed_recipients or self._waits_for_earlier(row_id, channel, recipient):
+        checked = row_id in self._order_checked
+        self._order_checked.discard(row_id)
+        if key in failed_recipients or (not checked and self._waits_for_earlier(row_id, channel, recipient)):
             self._settle(row_id, None)
             return 0
         try:
