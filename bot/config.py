@@ -52,6 +52,11 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("LOG_LEVEL", "INFO", "Python log level"),
     Setting("WORKER_MODE", "thread", "How inbox/outbox rows are processed: thread (in the server), redis (separate workers), none (tests)"),
     Setting("REDIS_URL", "redis://127.0.0.1:6379/0", "Redis for WORKER_MODE=redis"),
+    Setting("RATE_LIMIT_PER_SENDER", 20, "Web chat / REST messages one sender may send per minute (0: no limit)", int),
+    Setting("RATE_LIMIT_PER_ADDRESS", 600,
+            "Requests per minute to the public endpoints (web chat, REST, /model/parse) from one client address; generous, as a "
+            "factory's workers often share one address (0: no limit)", int),
+    Setting("TRUSTED_PROXY_HOPS", 0, "Reverse proxies in front of the server whose X-Forwarded-For is trusted (0: none)", int),
     Setting("WEBCHAT_ORIGINS", "*", "Space-separated origins allowed to embed the web chat widget (CORS); * for any"),
     Setting("MAX_MESSAGE_CHARS", 4000, "Longer incoming messages are truncated (the full text is still stored)", int),
     # --- dialogue

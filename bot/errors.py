@@ -8,6 +8,7 @@ class APIError(Exception):
 
     status = 400
     code = "bad_request"
+    headers: dict[str, str] | None = None  # extra response headers (e.g. Retry-After)
 
     def __init__(self, message: str, status: int | None = None, code: str | None = None):
         super().__init__(message)

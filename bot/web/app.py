@@ -54,7 +54,9 @@ def create_app(config: dict | None = None, runtime: Runtime | None = None) -> Fl
     runtime.init_app(app)
     register_error_handlers(app)
 
-    from . import health, rasa_api, webchat, webhooks
+    from . import health, rasa_api, ratelimit, webchat, webhooks
+
+    ratelimit.init_app(app, settings)
 
     app.register_blueprint(health.bp)
     app.register_blueprint(rasa_api.bp)

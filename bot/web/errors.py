@@ -42,7 +42,9 @@ def error_response(status: int, code: str, message: str | None = None):
 def register_error_handlers(app: Flask) -> None:
     @app.errorhandler(APIError)
     def _api_error(exc: APIError):
-        return error_response(exc.status, exc.code, exc.message)
+        response = error_response(exc.status, exc.code, exc.message)
+        response.headers.update(exc.headers or {})
+        return response
 
     @app.errorhandler(ModelError)
     def _model_error(exc: ModelError):

@@ -9,6 +9,7 @@ from flask import Blueprint, jsonify, request
 from ..channels.base import clean_text
 from ..errors import APIError
 from ..runtime import current_runtime
+from . import ratelimit
 
 bp = Blueprint("rasa_api", __name__)
 
@@ -44,6 +45,7 @@ def text_field(body: dict, name: str, limit: int = MAX_TEXT_CHARS) -> str:
 
 @bp.post("/model/parse")
 def model_parse():
+    ratelimit.limit("parse")
     body = json_body()
     text = text_field(body, "text")
     runtime = current_runtime()

@@ -15,6 +15,7 @@ from .. import outbox
 from ..channels import messenger, rest, zalo
 from ..errors import APIError
 from ..runtime import current_runtime
+from . import ratelimit
 from .rasa_api import json_body, load_json
 
 logger = logging.getLogger(__name__)
@@ -95,6 +96,7 @@ def rest_webhook():
     """Store, then answer at once: the reply is the HTTP response (a pull channel)."""
     runtime = current_runtime()
     body = json_body()
+    ratelimit.limit("rest", body.get("sender") if isinstance(body.get("sender"), str) else None)
     try:
         incoming = rest.parse_message(body)
     except rest.InvalidMessage as exc:
