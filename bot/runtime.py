@@ -16,7 +16,7 @@ import time
 
 import httpx
 
-from . import vntime
+from . import unit_channels, units, vntime
 from .channels.registry import PULL_CHANNELS, ChannelRegistry
 from .config import Settings
 from .dialogue import Dialogue
@@ -29,6 +29,7 @@ from .nlu.model import ModelError, ModelRegistry, NLUModel
 from .outbox import OutboxSender
 from .storage import Database, DatabaseUnavailable
 from .storage.tokens import DatabaseTokenStore
+from .unit_channels import UnitChannels
 from .workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -66,6 +67,8 @@ class Runtime:
             self.db, self.engine, self.inbox, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
             max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS,
         )
+        # Pages and OAs of the units (bot/unit_channels.py); wired in front of the senders by prepare().
+        self.unit_channels = UnitChannels(self.db, settings, self.http, self.channels.senders)
         self.outbox = OutboxSender(self.db, self.channels.senders)
         self.notifier = Notifier(self.db, settings, client=self.http)
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
@@ -84,6 +87,9 @@ class Runtime:
         try:
             self.db.upgrade()
             self.db_error = None
+            with self.db.session() as session:
+                units.root_unit(session, self.settings)  # an empty database gets its root unit from ORG_*
+            unit_channels.wire(self.channels.senders, self.unit_channels)
         except DatabaseUnavailable as exc:
             self.db_error = str(exc)
             logger.error("%s", exc)

@@ -166,6 +166,21 @@ def delete_unit(session: Session, unit_id: int) -> None:
     session.flush()
 
 
+def attach(session: Session, conv: Conversation, event, settings) -> None:
+    """The conversation's unit and receiving account, from the event (the unit of the page/OA that
+    received it, or the one a web chat chose), else the conversation's own, else the root."""
+    if event.account_external_id:
+        conv.account_external_id = event.account_external_id
+    unit_id = event.unit_id
+    if unit_id is None and event.account_external_id:
+        account = find_account(session, event.channel, event.account_external_id)
+        unit_id = account.unit_id if account is not None else None
+    if unit_id is not None:
+        conv.unit_id = unit_id
+    elif conv.unit_id is None:
+        conv.unit_id = root_unit(session, settings).id
+
+
 def placeholders(session: Session, unit_id: int | None, settings) -> dict[str, str]:
     """The answer placeholders ({org_name}, {hotline}…) of a unit: its own fields, else its
     ancestors', else the ``ORG_*`` settings."""
