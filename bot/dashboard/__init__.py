@@ -15,12 +15,12 @@ created with ``python -m bot officers add EMAIL --name NAME --role admin``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..vntime import format_short
-from . import api, auth, faq_editor, kpi, learn, model_versions, queue, reports, suggestions, tickets
+from . import api, auth, faq_editor, kpi, learn, model_versions, queue, reports, scope, suggestions, tickets
 
 URL_PREFIX = "/dashboard"
 # The templates and static files every page shares (``url_for("dashboard.static", filename=...)``).
@@ -50,6 +50,7 @@ def _before_page() -> None:
     if request.blueprint in PAGE_BLUEPRINTS:
         auth.load_officer()
         auth.check_csrf()
+        scope.check_ticket_route(g.officer)
 
 
 def _template_context() -> dict:

@@ -9,6 +9,7 @@ from ..channels.base import clean_text
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket, utcnow
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("queue", __name__)
@@ -23,7 +24,7 @@ QUEUE_COLUMNS = (Ticket.id, Ticket.code, Ticket.due_at, Ticket.priority, Ticket.
 
 def _queue_query(args):
     # Plain rows, not ORM objects: the page may list thousands of tickets.
-    stmt = select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True)
+    stmt = scope.restrict(select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True), g.officer.id)
     status = args.get("status", "active")
     if status == "active":
         stmt = stmt.where(Ticket.status.in_(ticket_ops.OPEN_STATUSES))
