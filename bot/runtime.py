@@ -21,6 +21,7 @@ from .channels.registry import PULL_CHANNELS, ChannelRegistry
 from .config import Settings
 from .dialogue import Dialogue
 from .engine import Engine
+from .handoff.escalation import Escalator
 from .handoff.notify import Notifier
 from .handoff.replies import OfficerReplies
 from .inbox import Inbox
@@ -74,7 +75,9 @@ class Runtime:
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_training_job)
+                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_jobs)
+        self.escalator = Escalator(self.db, settings)
+        self._escalated_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -133,6 +136,13 @@ class Runtime:
         result = run_daily_purge(self.db, self.settings["RETENTION_DAYS"])
         if result is not None:
             logger.info("retention purge (older than %s days): %s", self.settings["RETENTION_DAYS"], result.counts)
+
+    def run_jobs(self) -> bool:
+        """The workers' job thread: escalation up the unit tree (every NOTIFY_INTERVAL_SECONDS), then a retrain."""
+        if time.monotonic() - self._escalated_at >= float(self.settings["NOTIFY_INTERVAL_SECONDS"]):
+            self._escalated_at = time.monotonic()
+            self.escalator.run_once()
+        return self.run_training_job()
 
     def run_training_job(self) -> bool:
         """Run the oldest queued retrain, if any (bot/learning/retrain.py); the workers' job thread calls it."""

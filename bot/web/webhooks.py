@@ -75,7 +75,7 @@ def _page_ids(raw: bytes) -> list[str]:
     try:
         body = json.loads(raw)
         return [str(e["id"]) for e in body["entry"][:50] if isinstance(e, dict) and isinstance(e.get("id"), (str, int))]
-    except (ValueError, TypeError, KeyError):
+    except (ValueError, TypeError, KeyError, RecursionError):  # a hostile body: no page, so no page secret
         return []
 
 
