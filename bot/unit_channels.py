@@ -115,6 +115,11 @@ class UnitChannels:
             ids = session.scalars(select(UnitAccount.external_id).where(UnitAccount.channel == channel)).all()
         return [a for a in (self.account(channel, i) for i in ids) if a is not None]
 
+    def public_replies_enabled(self, page_id: str | None) -> bool:
+        """The page's setting for public replies under its comments (a page without an account: on)."""
+        with self.db.read() as session:
+            return units.public_replies_enabled(session, page_id)
+
     # -- webhooks ---------------------------------------------------------------------------------
     def messenger_secrets(self, page_ids: list[str]) -> list[str]:
         """App secrets a Messenger webhook for these pages may be signed with."""

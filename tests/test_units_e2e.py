@@ -190,3 +190,32 @@ def test_web_chat_picks_the_unit(federation):
     word = client.post("/webhooks/rest/webhook?unit=abc", json={"sender": "web-4", "message": FAQ})
     assert word.status_code == 400
     assert f'data-unit="{kcn}"' in client.get(f"/?unit={kcn}").get_data(as_text=True)
+
+
+def test_each_pages_verify_token_passes_the_handshake_and_public_replies_are_per_page(federation, runner, channel_config):
+    app, _ = federation
+    runner.invoke(main, ["units", "account", "set", "messenger", "PAGE_BD", "--no-public-replies", "--secrets-stdin"],
+                  input="verify_token=bd-verify-token\n", env={"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY})
+    client = app.test_client()
+    query = {"hub.mode": "subscribe", "hub.challenge": "777"}
+    assert client.get("/webhooks/facebook/webhook", query_string={**query, "hub.verify_token": "bd-verify-token"}).status_code == 200
+    assert client.get("/webhooks/facebook/webhook", query_string={**query, "hub.verify_token": "fb-verify-token"}).status_code == 200
+    assert client.get("/webhooks/facebook/webhook", query_string={**query, "hub.verify_token": "bd-verify"}).status_code == 403
+    unit_channels = app.extensions["bot"].unit_channels
+    assert unit_channels.public_replies_enabled("PAGE_BD") is False
+    assert unit_channels.public_replies_enabled("PAGE_Q1") is True and unit_channels.public_replies_enabled("PAGE_OTHER") is True
+
+
+def test_a_zalo_follow_of_an_oa_greets_through_that_oa(federation, fake_zalo):
+    app, ids = federation
+    import time
+
+    event = {"app_id": ZALO_APP_ID, "event_name": "follow", "timestamp": str(int(time.time() * 1000)), "oa_id": "OA_KCN",
+             "follower": {"id": "zu-follow"}}
+    assert zalo_signed(app.test_client(), event, "oa-kcn-secret").status_code == 200
+    drain(app)
+    [greeting] = fake_zalo.sent("/v3.0/oa/message/cs")
+    assert greeting.json()["recipient"]["user_id"] == "zu-follow" and "CĐ KCX-KCN" in greeting.json()["message"]["text"]
+    with app.extensions["bot"].db.read() as s:
+        conv = s.scalars(select(Conversation).where(Conversation.user_id == "zu-follow")).one()
+    assert (conv.unit_id, conv.account_external_id) == (ids["CĐ KCX-KCN"], "OA_KCN")
