@@ -381,9 +381,11 @@ def officers():
 @click.option("--name", required=True, help="Họ tên cán bộ.")
 @click.option("--role", type=click.Choice(["officer", "maintainer", "admin"]), default="officer", show_default=True, help="Vai trò.")
 @click.option("--password-stdin", is_flag=True, help="Đọc mật khẩu từ stdin (dòng đầu tiên) thay vì hỏi.")
+@click.option("--unit", "unit_id", type=int, default=None, help="Mã đơn vị của cán bộ (xem: python -m bot units list); mặc định đơn vị gốc.")
 @pass_ctx
-def officers_add(ctx: _Context, email, name, role, password_stdin):
+def officers_add(ctx: _Context, email, name, role, password_stdin, unit_id):
     """Thêm cán bộ. Mật khẩu được hỏi (không hiện trên màn hình) hoặc đọc từ stdin."""
+    from . import units as unit_ops
     from .handoff import officers as officer_ops
 
     if password_stdin:
@@ -393,8 +395,10 @@ def officers_add(ctx: _Context, email, name, role, password_stdin):
     try:
         with _db(ctx.settings) as db, db.session() as s:
             officer = officer_ops.create(s, email, name, role, password)
+            if unit_id is not None:  # without --unit: no membership, the officer belongs to the root
+                unit_ops.add_member(s, officer, unit_id, "admin" if role == "admin" else "officer")
             label = f"{officer.name} <{officer.email}> ({officer.role})"
-    except officer_ops.OfficerError as exc:
+    except (officer_ops.OfficerError, unit_ops.UnitError) as exc:
         raise click.ClickException(str(exc)) from None
     click.echo(f"Đã thêm cán bộ {label}.")
 
@@ -586,4 +590,4 @@ def retrain_job_run_once(ctx: _Context):
 
 # --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main)
 
-from . import cli_privacy  # noqa: E402, F401
+from . import cli_privacy, cli_units  # noqa: E402, F401

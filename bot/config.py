@@ -76,6 +76,10 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("OFFICE_HOURS", "giờ hành chính, thứ Hai đến thứ Sáu", "Office hours, {office_hours}"),
     Setting("FANPAGE_URL", "", "Facebook fanpage link, {fanpage_url}"),
     Setting("ZALO_URL", "", "Zalo OA link, {zalo_url}"),
+    # --- units of the federation (bot/units.py): pages and OAs of several units, their secrets encrypted
+    Setting("SECRETS_KEY", "", "Fernet key encrypting the pages' and OAs' tokens in the database (`python -m bot units new-key`)", secret=True),
+    Setting("ESCALATE_BEFORE_HOURS", 4.0, "An unanswered question moves to the parent unit this many hours before its deadline (0: never)", float),
+    Setting("SECRETS_KEY_OLD", "", "Former SECRETS_KEY values (space-separated) still accepted for decryption during a key rotation", secret=True),
     # --- Facebook Messenger
     Setting("FACEBOOK_APP_SECRET", "", "App secret used to verify X-Hub-Signature-256; empty disables Messenger", secret=True),
     Setting("FACEBOOK_VERIFY_TOKEN", "", "Token for the webhook verification handshake", secret=True),

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import policy
+from . import policy, units
 from .engine import Engine, Turn, Understanding
 from .handoff import tickets
 from .inbox import Inbox
@@ -154,9 +154,10 @@ class Dialogue:
             incoming.ticket_id = ticket.id
 
         notice_due = slots.pop(PRIVACY_NOTICE_SLOT, False)  # not a PERSISTENT_SLOT: _save_state drops it after this turn
-        turn = self.engine.act(understood, {**slots, **ticket_slots}, sender_id=conv.user_id)
+        org = units.placeholders(session, conv.unit_id, self.engine.settings)
+        turn = self.engine.act(understood, {**slots, **ticket_slots}, sender_id=conv.user_id, org=org)
         if notice_due:
-            self._add_privacy_notice(turn)
+            self._add_privacy_notice(turn, org)
         if not (decision.handoff or ticket_open or text.startswith("/") or decision.reason.startswith("form")):
             slots["last_question"] = (event.text or "")[:1000]
         self._save_state(session, conv, slots, turn)
@@ -190,6 +191,7 @@ class Dialogue:
             conv.slots = {PRIVACY_NOTICE_SLOT: True}
         if event.display_name:
             conv.display_name = event.display_name
+        units.attach(session, conv, event, self.engine.settings)
         if event.kind != "unfollow":
             user_time = event.sent_at or event.received_at or now
             if conv.last_user_message_at is None or user_time > conv.last_user_message_at:
@@ -200,11 +202,11 @@ class Dialogue:
             conv.last_activity_at = now
         return conv
 
-    def _add_privacy_notice(self, turn: Turn) -> None:
+    def _add_privacy_notice(self, turn: Turn, org: dict) -> None:
         """First contact: the privacy notice opens the first reply (not an extra message: Zalo counts them)."""
         days = self.engine.settings.get("RETENTION_DAYS", 0)
-        notice = (self.engine.responses.text("utter_privacy_notice", retention_days=days) if days > 0
-                  else self.engine.responses.text("utter_privacy_notice_no_limit"))
+        notice = (self.engine.responses.text("utter_privacy_notice", retention_days=days, **org) if days > 0
+                  else self.engine.responses.text("utter_privacy_notice_no_limit", **org))
         for i, m in enumerate(turn.messages):
             if m.get("text"):
                 turn.messages[i] = {**m, "text": f"{notice}\n\n{m['text']}"}
@@ -274,6 +276,7 @@ class Dialogue:
                 recipient_id=conv.user_id,
                 conversation_id=conv.id,
                 message_id=msg.id,
+                account_external_id=conv.account_external_id,
                 author="bot",
                 body=reply,
                 # Pulled replies are returned in the HTTP response itself: nothing left to push.

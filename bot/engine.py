@@ -31,6 +31,7 @@ from .nlu import segment
 from .nlu.entities import EntityExtractor
 from .nlu.metrics import NLU_SECONDS
 from .nlu.model import TRAIN_HINT, ModelNotFoundError, ModelRegistry, NLUModel
+from .responses import Responses
 
 logger = logging.getLogger(__name__)
 
@@ -109,6 +110,7 @@ class Engine:
         # ("xin chào") are served cheaply.
         self._parse_cache: OrderedDict[str, dict] = OrderedDict()
         self._actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
+        self._org_actions: dict[tuple, dict] = {}  # per unit's placeholders (``_actions_for``)
         self.entities = EntityExtractor(resources.places)
 
     @classmethod
@@ -132,7 +134,7 @@ class Engine:
         the one it started with, since the actions hold their own resources."""
         resources = dataclasses.replace(self.resources, kb=kb)
         actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
-        self.resources, self._actions = resources, actions
+        self.resources, self._actions, self._org_actions = resources, actions, {}
 
     @property
     def responses(self):
@@ -242,13 +244,31 @@ class Engine:
         return Understanding(lead.parse if lead is not whole else whole.parse, lead.decision, tuple(also))
 
     # -- acting ----------------------------------------------------------------------------------
-    def act(self, understood: Understanding, slots: dict | None = None, sender_id: str = "cli") -> Turn:
+    def _actions_for(self, org: dict | None) -> dict:
+        """The actions rendering with a unit's placeholders ({org_name}, {hotline}…), built once per unit."""
+        if not org or org == self.resources.responses.context:
+            return self._actions
+        key = tuple(sorted(org.items()))
+        actions = self._org_actions.get(key)
+        if actions is None:
+            base = self.resources
+            responses = Responses(base.responses.templates, {**base.responses.context, **org})
+            resources = dataclasses.replace(base, responses=responses)
+            actions = {action.name(): action for action in (cls(resources) for cls in actions_pkg.ACTIONS)}
+            if len(self._org_actions) >= 256:
+                self._org_actions.clear()
+            self._org_actions[key] = actions
+        return actions
+
+    def act(self, understood: Understanding, slots: dict | None = None, sender_id: str = "cli", org: dict | None = None) -> Turn:
         """Run the decided action in-process with a rasa-sdk tracker.
 
         ``slots`` carry what the action renders: the conversation's persistent slots and, for a
         hand-off or a status question, the ticket (``ticket_code``, ``ticket_status``,
-        ``ticket_due_at``). Without a ticket, the hand-off action renders a preview.
+        ``ticket_due_at``). Without a ticket, the hand-off action renders a preview. ``org``: the
+        placeholders of the conversation's unit (``bot.units.placeholders``), else the settings'.
         """
+        all_actions = self._actions_for(org)
         decision = understood.decision
         slots = dict(slots or {})
         if decision.handoff and decision.faq_id:
@@ -268,7 +288,7 @@ class Engine:
             latest_action_name=None,
         )
         dispatcher = CollectingDispatcher()
-        events = self._actions[decision.action].run(dispatcher, tracker, {}) or []
+        events = all_actions[decision.action].run(dispatcher, tracker, {}) or []
         for more in understood.also:
             extra = dict(slots)
             extra.pop("case", None)
@@ -276,7 +296,7 @@ class Engine:
                 extra["case"] = more.decision.case.to_slot()
             more_tracker = Tracker(sender_id=sender_id, slots=extra, latest_message=more.parse, events=[], paused=False,
                                    followup_action=None, active_loop={}, latest_action_name=None)
-            events += [e for e in self._actions[more.decision.action].run(dispatcher, more_tracker, {}) or []
+            events += [e for e in all_actions[more.decision.action].run(dispatcher, more_tracker, {}) or []
                        if e.get("name") != "form" or not any(x.get("name") == "form" for x in events)]
         return Turn(understood.parse, decision, dispatcher.messages, events, tuple(u.decision for u in understood.also))
 

@@ -138,6 +138,8 @@ def _row(m: IncomingMessage, now: dt.datetime) -> dict:
         "display_name": clean_text(m.display_name or "")[:200] or None,
         "sent_at": m.sent_at,
         "received_at": now,
+        "unit_id": m.unit_id,
+        "account_external_id": clean_text(m.account)[:200] if m.account else None,
         "status": "pending",
         "attempts": 0,
     }

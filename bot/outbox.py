@@ -137,7 +137,7 @@ class OutboxSender:
                 return []
         with self.db.session() as session:
             stmt = (select(OutboxMessage.id, OutboxMessage.channel, OutboxMessage.recipient_id, OutboxMessage.body, OutboxMessage.status,
-                           OutboxMessage.author, OutboxMessage.conversation_id)
+                           OutboxMessage.author, OutboxMessage.conversation_id, OutboxMessage.account_external_id)
                     .where(self._due(now)).order_by(OutboxMessage.id))
             stmt = stmt.limit(limit) if direct else stmt.where(OutboxMessage.id.in_(ids))
             if self.db.dialect == "postgresql":
@@ -168,7 +168,8 @@ class OutboxSender:
         for row in rows:
             conv = conversations.get(row.conversation_id)
             ctx = SendContext(last_user_message_at=conv.last_user_message_at if conv else None,
-                              replies_since_user_message=conv.replies_since_user_message if conv else 0, author=row.author, now=now)
+                              replies_since_user_message=conv.replies_since_user_message if conv else 0, author=row.author, now=now,
+                              account=row.account_external_id)
             claimed.append((row.id, row.channel, row.recipient_id, dict(row.body), ctx))
         if taken_back:
             self.reclaimed += taken_back

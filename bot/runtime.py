@@ -16,11 +16,12 @@ import time
 
 import httpx
 
-from . import vntime
+from . import unit_channels, units, vntime
 from .channels.registry import PULL_CHANNELS, ChannelRegistry
 from .config import Settings
 from .dialogue import Dialogue
 from .engine import Engine
+from .handoff.escalation import Escalator
 from .handoff.notify import Notifier
 from .handoff.replies import OfficerReplies
 from .inbox import Inbox
@@ -29,6 +30,7 @@ from .nlu.model import ModelError, ModelRegistry, NLUModel
 from .outbox import OutboxSender
 from .storage import Database, DatabaseUnavailable
 from .storage.tokens import DatabaseTokenStore
+from .unit_channels import UnitChannels
 from .workers import Workers
 
 logger = logging.getLogger(__name__)
@@ -66,12 +68,16 @@ class Runtime:
             self.db, self.engine, self.inbox, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
             max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS,
         )
+        # Pages and OAs of the units (bot/unit_channels.py); wired in front of the senders by prepare().
+        self.unit_channels = UnitChannels(self.db, settings, self.http, self.channels.senders)
         self.outbox = OutboxSender(self.db, self.channels.senders)
         self.notifier = Notifier(self.db, settings, client=self.http)
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_training_job)
+                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_jobs)
+        self.escalator = Escalator(self.db, settings)
+        self._escalated_at = 0.0
 
     # -- lifecycle --------------------------------------------------------------------------------
     def prepare(self, strict: bool = False) -> Runtime:
@@ -84,6 +90,9 @@ class Runtime:
         try:
             self.db.upgrade()
             self.db_error = None
+            with self.db.session() as session:
+                units.root_unit(session, self.settings)  # an empty database gets its root unit from ORG_*
+            unit_channels.wire(self.channels.senders, self.unit_channels)
         except DatabaseUnavailable as exc:
             self.db_error = str(exc)
             logger.error("%s", exc)
@@ -127,6 +136,13 @@ class Runtime:
         result = run_daily_purge(self.db, self.settings["RETENTION_DAYS"])
         if result is not None:
             logger.info("retention purge (older than %s days): %s", self.settings["RETENTION_DAYS"], result.counts)
+
+    def run_jobs(self) -> bool:
+        """The workers' job thread: escalation up the unit tree (every NOTIFY_INTERVAL_SECONDS), then a retrain."""
+        if time.monotonic() - self._escalated_at >= float(self.settings["NOTIFY_INTERVAL_SECONDS"]):
+            self._escalated_at = time.monotonic()
+            self.escalator.run_once()
+        return self.run_training_job()
 
     def run_training_job(self) -> bool:
         """Run the oldest queued retrain, if any (bot/learning/retrain.py); the workers' job thread calls it."""

@@ -40,6 +40,11 @@ RULES = {
     # The CLI opens the database and the web app only in the commands that need them.
     "bot.cli": WEB_STACK + DATABASE,
     "bot.cli_privacy": WEB_STACK + DATABASE,
+    "bot.cli_units": WEB_STACK + DATABASE,
+    # Units, their pages and OAs, and secrets at rest: libraries, no web layer.
+    "bot.units": WEB_STACK,
+    "bot.unit_channels": WEB_STACK,
+    "bot.secretbox": WEB_STACK + DATABASE,
     # Personal data (purge, export, deletion, backup) is a library: no web layer.
     "bot.privacy": WEB_STACK,
     # The FAQ edited in the browser: revisions, export and preview are libraries too.

@@ -49,6 +49,8 @@ class IncomingMessage:
     payload: str | None = None  # quick-reply / postback payload ("/faq/…")
     display_name: str | None = None
     sent_at: dt.datetime | None = None
+    account: str | None = None  # the page / OA id that received it (``bot.units``); None: the only one
+    unit_id: int | None = None  # the unit chosen by the web chat / REST client; None: from the account, else the root
 
 
 @dataclass
@@ -59,6 +61,7 @@ class SendContext:
     replies_since_user_message: int
     author: str  # bot | officer
     now: dt.datetime
+    account: str | None = None  # the page / OA to send through (``bot.unit_channels``); None: the global settings
 
 
 @dataclass

@@ -10,6 +10,7 @@ they use ``MESSAGE_TAG`` with tag ``HUMAN_AGENT``; later the send is refused wit
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import hmac
@@ -64,7 +65,8 @@ def parse_webhook(payload: dict) -> list[IncomingMessage]:
                 continue
             msg = _parse_event(event)
             if msg is not None:
-                out.append(msg)
+                page = entry.get("id")  # several pages may share the webhook: the page is the receiving account
+                out.append(dataclasses.replace(msg, account=str(page)) if isinstance(page, (str, int)) and str(page) else msg)
     return out
 
 

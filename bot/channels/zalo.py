@@ -84,6 +84,14 @@ def parse_event(event: dict) -> IncomingMessage | None:
     return None  # user_seen_message, user_received_message, reactions…
 
 
+def account_of(event: dict) -> str | None:
+    """The OA an event is for: ``oa_id`` (follow events), else the recipient of a user's message."""
+    if not isinstance(event, dict):
+        return None
+    oa = event.get("oa_id") or _field(event, "recipient").get("id")
+    return str(oa) if isinstance(oa, (str, int)) and str(oa) else None
+
+
 def _field(event: dict, name: str) -> dict:
     """A nested object of the event, or {} when it is missing or not an object."""
     value = event.get(name)

@@ -15,17 +15,18 @@ created with ``python -m bot officers add EMAIL --name NAME --role admin``.
 
 from __future__ import annotations
 
-from flask import Blueprint, Flask, request
+from flask import Blueprint, Flask, g, request
 
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..vntime import format_short
-from . import api, auth, faq_editor, kpi, learn, model_versions, queue, reports, suggestions, tickets
+from . import api, auth, faq_editor, kpi, learn, model_versions, queue, reports, scope, suggestions, tickets, units
 
 URL_PREFIX = "/dashboard"
 # The templates and static files every page shares (``url_for("dashboard.static", filename=...)``).
 assets = Blueprint("dashboard", __name__, template_folder="templates", static_folder="static")
-PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.bp, faq_editor.bp, learn.bp, model_versions.bp)
+PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.bp, faq_editor.bp, learn.bp, model_versions.bp,
+         units.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in PAGES)
 
 CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
@@ -50,6 +51,7 @@ def _before_page() -> None:
     if request.blueprint in PAGE_BLUEPRINTS:
         auth.load_officer()
         auth.check_csrf()
+        scope.check_ticket_route(g.officer)
 
 
 def _template_context() -> dict:

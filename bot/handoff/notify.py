@@ -18,7 +18,7 @@ from email.message import EmailMessage
 import httpx
 from sqlalchemy import select
 
-from ..storage.models import Notification, Ticket, utcnow
+from ..storage.models import Notification, Ticket, TicketEvent, utcnow
 from ..vntime import format_local
 
 logger = logging.getLogger(__name__)
@@ -29,6 +29,7 @@ SUBJECTS = {
     "high_priority": "[Công đoàn] Phiếu ưu tiên cao mới: {code}",
     "due_soon": "[Công đoàn] Phiếu {code} còn dưới 4 giờ đến hạn",
     "overdue": "[Công đoàn] Phiếu {code} đã quá hạn trả lời",
+    "escalated": "[Công đoàn] Phiếu {code} chưa được trả lời, đã chuyển lên đơn vị cấp trên",
 }
 
 
@@ -92,7 +93,8 @@ class Notifier:
         sent = 0
         for nid, kind, target, code, question, due_at, channel, priority in due:
             subject = SUBJECTS[kind].format(code=code)
-            body = (f"{subject}\n\nKênh: {channel}\nMức ưu tiên: {'cao' if priority == 'high' else 'thường'}\n"
+            body = (f"{subject}\n\n{self._units_line(nid) if kind == 'escalated' else ''}"
+                    f"Kênh: {channel}\nMức ưu tiên: {'cao' if priority == 'high' else 'thường'}\n"
                     f"Hạn trả lời: {format_local(due_at)}\nCâu hỏi: {question[:300]}\n\n"
                     f"Mở bảng điều khiển để xử lý: {self.settings['PUBLIC_URL'].rstrip('/')}/dashboard/tickets/{code}")
             try:
@@ -118,6 +120,16 @@ class Notifier:
                         row.next_attempt_at = self.clock() + dt.timedelta(seconds=30 * 2 ** row.attempts)
                     logger.warning("notification %s (%s) failed: %s", nid, target, error)
         return sent
+
+    def _units_line(self, notification_id: int) -> str:
+        """For an escalation: which unit the ticket left and which one it reached (both are told)."""
+        with self.db.read() as session:
+            ticket_id = session.scalar(select(Notification.ticket_id).where(Notification.id == notification_id))
+            event = session.scalars(select(TicketEvent).where(TicketEvent.ticket_id == ticket_id, TicketEvent.action == "escalated")
+                                    .order_by(TicketEvent.id.desc()).limit(1)).first()
+        if event is None:
+            return ""
+        return f"Chưa có cán bộ trả lời: chuyển từ {event.detail.get('from_unit')} lên {event.detail.get('to_unit')}.\n"
 
     def _send_email(self, subject: str, body: str) -> None:
         s = self.settings

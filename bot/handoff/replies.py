@@ -70,6 +70,7 @@ class OfficerReplies:
             session.flush()
             row = OutboxMessage(dedupe_key=f"reply:{uuid.uuid4().hex}", channel=ticket.channel, recipient_id=ticket.user_id,
                                 conversation_id=conv.id, ticket_id=ticket.id, message_id=msg.id, author="officer",
+                                account_external_id=ticket.account_external_id or conv.account_external_id,
                                 body={"text": text, "buttons": []}, status="pending", next_attempt_at=now, created_at=now)
             session.add(row)
             session.flush()

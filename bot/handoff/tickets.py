@@ -100,6 +100,8 @@ def open_ticket(session: Session, conversation: Conversation, handoff: HandOff, 
         due_at=now + dt.timedelta(hours=sla_hours),
         updated_at=now,
         tags=[],
+        unit_id=conversation.unit_id,
+        account_external_id=conversation.account_external_id,
     )
     session.add(ticket)
     session.flush()

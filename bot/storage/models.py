@@ -80,6 +80,9 @@ class InboxEvent(Base):
     status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | done | failed
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     locked_until: Mapped[dt.datetime | None]
+    # The unit and the page/OA (external id) that received the event (``bot.units``); NULL: the root.
+    unit_id: Mapped[int | None] = mapped_column(BigID)  # a hint for processing, no constraint
+    account_external_id: Mapped[str | None] = mapped_column(String(200))
     processed_at: Mapped[dt.datetime | None]
     error: Mapped[str | None] = mapped_column(Text)
 
@@ -99,6 +102,8 @@ class Conversation(Base):
     replies_since_user_message: Mapped[int] = mapped_column(Integer, default=0)
     followed: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    account_external_id: Mapped[str | None] = mapped_column(String(200))  # the page/OA that talks to this user
 
     messages: Mapped[list[Message]] = relationship(back_populates="conversation", order_by="Message.id")
 
@@ -150,6 +155,8 @@ class OutboxMessage(Base):
     sent_at: Mapped[dt.datetime | None]
     # The process that leased the row (status "sending"); a dead owner's rows are taken back at once.
     lease_owner: Mapped[str | None] = mapped_column(String(80))
+    # The page/OA the reply goes out through (``unit_accounts.external_id``); NULL: the global settings.
+    account_external_id: Mapped[str | None] = mapped_column(String(200))
 
 
 class Officer(Base):
@@ -167,7 +174,7 @@ class Officer(Base):
 
 class Ticket(Base):
     __tablename__ = "tickets"
-    __table_args__ = (Index("ix_tickets_status_due", "status", "due_at"),)
+    __table_args__ = (Index("ix_tickets_status_due", "status", "due_at"), Index("ix_tickets_unit_status_due", "unit_id", "status", "due_at"))
 
     id: Mapped[int] = mapped_column(BigID, primary_key=True)
     code: Mapped[str] = mapped_column(String(20), unique=True)
@@ -189,6 +196,8 @@ class Ticket(Base):
     resolved_at: Mapped[dt.datetime | None]
     closed_reason: Mapped[str | None] = mapped_column(Text)
     updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"))
+    account_external_id: Mapped[str | None] = mapped_column(String(200))  # the page/OA that received the question
 
     assignee: Mapped[Officer | None] = relationship()
     events: Mapped[list[TicketEvent]] = relationship(back_populates="ticket", order_by="TicketEvent.id")
@@ -388,3 +397,61 @@ class TrainingJob(Base):
     base_version: Mapped[str | None] = mapped_column(String(120))
     comparison: Mapped[dict | None] = mapped_column(JSON)
     error: Mapped[str | None] = mapped_column(Text)
+
+
+class Unit(Base):
+    """A union unit of the federation tree (``bot.units``): the root (the provincial federation,
+    from the ``ORG_*`` settings) and its sub-units. Empty contact fields inherit the parent's."""
+
+    __tablename__ = "units"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200))
+    short_name: Mapped[str] = mapped_column(String(100))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("units.id"), index=True)
+    # True on the root and NULL elsewhere: the unique constraint keeps a single root.
+    is_root: Mapped[bool | None] = mapped_column(Boolean, unique=True)
+    hotline: Mapped[str | None] = mapped_column(String(100))
+    address: Mapped[str | None] = mapped_column(Text)
+    office_hours: Mapped[str | None] = mapped_column(String(200))
+    fanpage_url: Mapped[str | None] = mapped_column(String(300))
+    zalo_url: Mapped[str | None] = mapped_column(String(300))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UnitAccount(Base):
+    """A Messenger page or Zalo OA of a unit. Secret columns hold Fernet tokens (``bot.secrets``)."""
+
+    __tablename__ = "unit_accounts"
+    __table_args__ = (UniqueConstraint("channel", "external_id", name="uq_unit_account_channel_external"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="RESTRICT"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # messenger | zalo
+    external_id: Mapped[str] = mapped_column(String(200))  # page id | OA id
+    name: Mapped[str | None] = mapped_column(String(200))
+    app_id: Mapped[str | None] = mapped_column(String(100))  # Zalo app id (not secret: part of the signature)
+    page_access_token: Mapped[str | None] = mapped_column(Text)
+    app_secret: Mapped[str | None] = mapped_column(Text)
+    verify_token: Mapped[str | None] = mapped_column(Text)
+    oa_secret_key: Mapped[str | None] = mapped_column(Text)
+    access_token: Mapped[str | None] = mapped_column(Text)
+    refresh_token: Mapped[str | None] = mapped_column(Text)
+    token_expires_at: Mapped[dt.datetime | None]
+    public_replies: Mapped[bool] = mapped_column(Boolean, default=True)  # public replies under fanpage comments
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class UnitMember(Base):
+    """An officer's membership of a unit, with a role in it (officer | admin)."""
+
+    __tablename__ = "unit_members"
+    __table_args__ = (UniqueConstraint("officer_id", "unit_id", name="uq_unit_member"),)
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    officer_id: Mapped[int] = mapped_column(ForeignKey("officers.id", ondelete="CASCADE"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
+    role: Mapped[str] = mapped_column(String(20), default="officer")  # officer | admin
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

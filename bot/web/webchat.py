@@ -25,6 +25,7 @@ def index():
         sla_hours=settings["SLA_HOURS"],
         widget_url=url_for("webchat.widget", _external=True),
         open_chat=request.args.get("open") == "1",
+        unit_id=request.args.get("unit", type=int),  # /?unit=ID: the chat of a unit (checked by the REST channel)
     )
 
 

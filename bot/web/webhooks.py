@@ -6,7 +6,9 @@ accepted message is never lost; a forged or unsigned request gets 403 and stores
 
 from __future__ import annotations
 
+import dataclasses
 import hmac
+import json
 import logging
 
 from flask import Blueprint, jsonify, request
@@ -25,7 +27,7 @@ bp = Blueprint("webhooks", __name__, url_prefix="/webhooks")
 
 def _enabled_runtime(channel: str, label: str):
     runtime = current_runtime()
-    if not runtime.channels.enabled(channel):
+    if not runtime.channels.enabled(channel) and not runtime.unit_channels.has_accounts(channel):
         raise APIError(f"Kênh {label} chưa được cấu hình trên máy chủ này.", 404, "channel_disabled")
     return runtime
 
@@ -39,9 +41,11 @@ def facebook_verify():
     mode = request.args.get("hub.mode")
     token = request.args.get("hub.verify_token", "")
     challenge = request.args.get("hub.challenge", "")
-    expected = settings["FACEBOOK_VERIFY_TOKEN"]
+    # The global token or a page's own (bot/unit_channels.py); every one is compared, in constant time.
+    expected = [settings["FACEBOOK_VERIFY_TOKEN"]] + current_runtime().unit_channels.messenger_verify_tokens()
     # bytes, not str: compare_digest refuses non-ASCII strings (a TypeError, once a 500)
-    if mode == "subscribe" and expected and hmac.compare_digest(token.encode("utf-8", "replace"), expected.encode("utf-8")):
+    matches = [hmac.compare_digest(token.encode("utf-8", "replace"), e.encode("utf-8")) for e in expected if e]
+    if mode == "subscribe" and any(matches):
         return challenge, 200, {"Content-Type": "text/plain; charset=utf-8"}
     raise APIError("Mã xác minh không đúng.", 403, "forbidden")
 
@@ -50,7 +54,9 @@ def facebook_verify():
 def facebook_event():
     runtime = _enabled_runtime("messenger", "Messenger")
     raw = request.get_data(cache=False)
-    if not messenger.verify_signature(runtime.settings["FACEBOOK_APP_SECRET"], raw, request.headers.get("X-Hub-Signature-256")):
+    header = request.headers.get("X-Hub-Signature-256")
+    if not messenger.verify_signature(runtime.settings["FACEBOOK_APP_SECRET"], raw, header) and not any(
+            messenger.verify_signature(secret, raw, header) for secret in runtime.unit_channels.messenger_secrets(_page_ids(raw))):
         logger.warning("Messenger webhook with a missing or wrong signature rejected")
         raise APIError("Chữ ký không hợp lệ.", 403, "invalid_signature")
     body = load_json(raw)
@@ -58,10 +64,20 @@ def facebook_event():
         messages = messenger.parse_webhook(body)
     except (ValueError, TypeError, AttributeError, KeyError):  # the parser's own checks, and a safety net
         raise APIError("Không phải sự kiện Messenger của trang.", 400, "invalid_event") from None
+    messages = runtime.unit_channels.route("messenger", messages)
     new = runtime.inbox.accept(messages)
     if new:
         runtime.workers.notify_inbox()
     return "EVENT_RECEIVED", 200, {"Content-Type": "text/plain; charset=utf-8"}
+
+
+def _page_ids(raw: bytes) -> list[str]:
+    """The page ids of a webhook body not yet verified, only to find the pages' own app secrets."""
+    try:
+        body = json.loads(raw)
+        return [str(e["id"]) for e in body["entry"][:50] if isinstance(e, dict) and isinstance(e.get("id"), (str, int))]
+    except (ValueError, TypeError, KeyError, RecursionError):  # a hostile body: no page, so no page secret
+        return []
 
 
 # --- Zalo OA -----------------------------------------------------------------------------------
@@ -75,14 +91,19 @@ def zalo_event():
     # The signature covers the raw body and the event's own timestamp field, so the body has to be
     # read for the timestamp; nothing else from it is used before the check passes.
     body = load_json(raw)
-    if not zalo.verify_signature(settings["ZALO_APP_ID"], settings["ZALO_OA_SECRET_KEY"], raw, body.get("timestamp"),
-                                 request.headers.get("X-ZEvent-Signature")):
+    header = request.headers.get("X-ZEvent-Signature")
+    if not zalo.verify_signature(settings["ZALO_APP_ID"], settings["ZALO_OA_SECRET_KEY"], raw, body.get("timestamp"), header) and not any(
+            zalo.verify_signature(app_id, key, raw, body.get("timestamp"), header)
+            for app_id, key in runtime.unit_channels.zalo_keys(zalo.account_of(body))):
         logger.warning("Zalo webhook with a missing or wrong signature rejected")
         raise APIError("Chữ ký không hợp lệ.", 403, "invalid_signature")
     try:
         message = zalo.parse_event(body)
     except (ValueError, TypeError, AttributeError, KeyError):
         raise APIError("Không phải sự kiện Zalo OA.", 400, "invalid_event") from None
+    if message is not None:  # the OA it is for: several OAs may share the webhook
+        message = dataclasses.replace(message, account=zalo.account_of(body))
+        message = (runtime.unit_channels.route("zalo", [message]) or [None])[0]
     if message is not None and runtime.inbox.accept([message]):
         runtime.workers.notify_inbox()
     return jsonify({"error": 0, "message": "Success"})
@@ -101,6 +122,7 @@ def rest_webhook():
         incoming = rest.parse_message(body)
     except rest.InvalidMessage as exc:
         raise APIError(exc.message, 413 if exc.code == "too_long" else 400, exc.code) from None
+    incoming = dataclasses.replace(incoming, unit_id=_chosen_unit(runtime, body))
     new = runtime.inbox.accept([incoming])
     if new:
         runtime.reload_knowledge_if_changed()  # answered in this request, not by a worker round
@@ -111,6 +133,23 @@ def rest_webhook():
     else:
         outcome = runtime.dialogue.outcome_for(runtime.inbox.event_id(rest.CHANNEL, incoming.message_id))
     return jsonify(rest.reply_json(body["sender"], outcome.replies))
+
+
+def _chosen_unit(runtime, body: dict) -> int | None:
+    """``?unit=ID`` (or a ``unit`` field): the unit whose officers answer this web chat; None: the root."""
+    raw = request.args.get("unit") or body.get("unit")
+    if raw in (None, ""):
+        return None
+    try:
+        unit_id = int(str(raw).strip())
+    except ValueError:
+        raise APIError("Tham số 'unit' phải là mã số đơn vị.", 400, "invalid_field") from None
+    from ..storage.models import Unit
+
+    with runtime.db.read() as session:
+        if session.get(Unit, unit_id) is None:
+            raise APIError(f"Không có đơn vị số {unit_id}.", 400, "unknown_unit")
+    return unit_id
 
 
 @bp.get("/rest/messages")

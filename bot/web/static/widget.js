@@ -1,7 +1,8 @@
 /*
  * Web chat widget for the union's website. Embed with one tag:
  *   <script src="https://BOT-HOST/widget.js" defer></script>
- * Optional attributes: data-title="…" data-open="true" (open on load).
+ * Optional attributes: data-title="…" data-open="true" (open on load), data-unit="ID" (the union unit
+ * whose officers answer; default the root unit).
  * Talks to the Rasa REST channel of the same host; officer replies arrive by polling.
  * All text is inserted with textContent, never parsed as HTML.
  */
@@ -10,6 +11,7 @@
   var script = document.currentScript;
   var base = new URL(script.src, window.location.href).origin;
   var title = script.getAttribute("data-title") || "Hỏi đáp pháp luật lao động";
+  var unit = script.getAttribute("data-unit") || "";
   var KEY = "congdoan-chat-sender";
   var sender = null;
   try { sender = window.localStorage.getItem(KEY); } catch (e) { /* private mode */ }
@@ -108,7 +110,7 @@
   function post(message, shown, silent) {
     if (!silent) addMessage(shown || message, "user");
     send.disabled = true;
-    fetch(base + "/webhooks/rest/webhook", {
+    fetch(base + "/webhooks/rest/webhook" + (unit ? "?unit=" + encodeURIComponent(unit) : ""), {
       method: "POST",
       headers: {"Content-Type": "application/json"},
       body: JSON.stringify({sender: sender, message: message})
