@@ -28,7 +28,7 @@ assets = Blueprint("dashboard", __name__, template_folder="templates", static_fo
 PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.bp, faq_editor.bp, learn.bp, model_versions.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in PAGES)
 
-CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
+CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web", "fb_comment": "Bình luận trên fanpage"}
 DELIVERY_LABELS = {"pending": "Đang gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Gửi lỗi", "refused": "Bị từ chối"}
 
 
