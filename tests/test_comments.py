@@ -421,3 +421,31 @@ def test_sender_window_and_one_message(fake_graph):
     with pytest.raises(WindowClosedError):
         sender.send("c-s2", {"text": "x"}, SendContext(now - dt.timedelta(days=7, minutes=1), 0, "officer", now))
     assert len(fake_graph.sent("/me/messages")) == 1
+
+
+# --- personal data ---------------------------------------------------------------------------------------------
+
+
+def test_person_deletion_and_purge_forget_the_comment(channel_app, fake_graph):
+    from bot import privacy
+
+    db = channel_app.extensions["bot"].db
+    fb_post(channel_app.test_client(), feed(comment("c-p1"), comment("c-p2")))
+    drain(channel_app)
+    assert comment_row(channel_app, "c-p1").messenger_psid == "psid-c-p1"
+    fb_post(channel_app.test_client(), fb_body(fb_text("psid-c-p1", "mid-p1", "xin chào")))  # they write on Messenger
+    drain(channel_app)
+    counts = privacy.delete_person(db, "messenger", "psid-c-p1", actor="canbo@congdoan.vn")
+    assert "facebook_comments" not in counts and comment_row(channel_app, "c-p1").messenger_psid is None
+    counts = privacy.delete_person(db, comments.CHANNEL, "c-p1", actor="canbo@congdoan.vn")
+    assert counts["facebook_comments"] == 1
+    with db.read() as s:
+        assert s.scalars(select(FacebookComment.comment_id)).all() == ["c-p2"]
+    later = dt.datetime.now(dt.timezone.utc) + dt.timedelta(days=400)
+    assert privacy.purge(db, 365, now=later).counts["facebook_comments"] == 1
+    with db.read() as s:
+        assert s.scalars(select(FacebookComment)).all() == []
+    # a redelivery after all that is still not answered again (the inbox keeps the comment id)
+    fb_post(channel_app.test_client(), feed(comment("c-p2")))
+    drain(channel_app)
+    assert len(private_replies(fake_graph)) == 2
