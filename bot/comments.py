@@ -228,7 +228,13 @@ def _mark_removed(db, session: Session, c: FeedComment, now: dt.datetime) -> Non
 
 def classify(decision: policy.Decision, text: str) -> str:
     """``faq`` (answer privately, say so publicly), ``ticket`` (private reply with the code only)
-    or ``ignore``."""
+    or ``ignore``.
+
+    Comments are noisier than messages (tags, "đã xem", "hay quá"), and a wrong public answer is
+    seen by everyone: a comment must look like a question, or say at least three words that are
+    not just a tagged name, before the NLU's verdict counts."""
+    if not is_substantive(text):
+        return "ignore"
     if decision.action in _TICKET_ACTIONS:
         return "ticket"
     if decision.action == policy.ACTION_ANSWER and decision.faq_id:
@@ -236,6 +242,15 @@ def classify(decision: policy.Decision, text: str) -> str:
     if decision.action in _MAYBE_TICKET_ACTIONS and looks_like_question(text):
         return "ticket"
     return "ignore"
+
+
+def is_substantive(text: str) -> bool:
+    if looks_like_question(text):
+        return True
+    words = [w for w in _MENTION.sub(" ", text or "").split() if any(ch.isalpha() for ch in w)]
+    if len(words) < 3:
+        return False  # "ok", "đã xem", "hay quá"
+    return not (len(words) <= 6 and all(w[0].isupper() for w in words))  # a tagged name ("Nguyễn Văn Bình")
 
 
 def looks_like_question(text: str) -> bool:

@@ -101,7 +101,8 @@ def test_request_for_an_officer_is_a_ticket_even_with_public_replies_on(channel_
     assert comment_row(channel_app, "c-3").decision == "ticket"
 
 
-@pytest.mark.parametrize("text", ["Hay quá, cảm ơn ad", "👍👍❤️", "@Nguyễn Văn Bình", "Nguyễn Văn Bình", "Tuyệt vời ông mặt trời!", "..."])
+@pytest.mark.parametrize("text", ["Hay quá, cảm ơn ad", "👍👍❤️", "@Nguyễn Văn Bình", "Nguyễn Văn Bình", "Tuyệt vời ông mặt trời!", "...",
+                                  "Nghỉ phép", "Nguyễn Văn Bình Nghỉ Phép Năm", "cảm ơn công đoàn 🙏"])
 def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, text):
     assert fb_post(channel_app.test_client(), feed(comment("c-np", text))).status_code == 200
     drain(channel_app)
@@ -449,3 +450,22 @@ def test_person_deletion_and_purge_forget_the_comment(channel_app, fake_graph):
     fb_post(channel_app.test_client(), feed(comment("c-p2")))
     drain(channel_app)
     assert len(private_replies(fake_graph)) == 2
+
+
+# --- with the project's trained model (slow tier) --------------------------------------------------------------
+
+REAL_COMMENTS = [
+    ("Hay quá, cảm ơn ad", "ignore"), ("👍👍❤️", "ignore"), ("@Nguyễn Văn Bình", "ignore"), ("Nguyễn Văn Bình", "ignore"),
+    ("Trần Thị Mai Phạm Văn Hùng", "ignore"), ("Đã xem", "ignore"), ("ok", "ignore"), ("Hữu ích quá", "ignore"),
+    ("Chia sẻ cho mọi người cùng biết", "ignore"), ("Mai Anh ơi vào xem này", "ignore"), ("Cảm ơn công đoàn nhiều ạ", "ignore"),
+    ("cho em hỏi nghỉ phép năm được mấy ngày ạ", "faq"), ("lương tối thiểu vùng 2 năm nay là bao nhiêu vậy ad?", "faq"),
+    ("Thai sản được nghỉ mấy tháng?", "faq"), ("đóng bảo hiểm xã hội bao nhiêu năm thì được hưởng lương hưu", "faq"),
+    ("công ty nợ lương em 3 tháng rồi, em phải làm sao?", "ticket"), ("em bị đuổi việc khi đang mang thai, công đoàn giúp em với", "ticket"),
+    ("cho em gặp cán bộ công đoàn", "ticket"),
+]
+
+
+def test_real_model_sorts_typical_comments(make_app, channel_config, project_model):
+    engine = make_app(channel_config, nlu=project_model).extensions["bot"].engine
+    got = [(text, comments.classify(engine.understand(text).decision, text)) for text, _ in REAL_COMMENTS]
+    assert got == REAL_COMMENTS
