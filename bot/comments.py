@@ -21,7 +21,8 @@ understood by the same NLU and policy as a message, then
 * older than 7 days (no private reply allowed): a generic public reply inviting the worker to
   message the page, or nothing when public replies are off for the page.
 
-Out: ``CommentSender`` is the outbox's sender for channel ``fb_comment`` (recipient = comment id).
+Out: ``bot.channels.comments.CommentSender`` is the outbox's sender for channel ``fb_comment``
+(recipient = comment id); ``after_settle`` records what the platform said.
 The platform allows ONE private reply per comment within 7 days; a refusal (already replied,
 blocked, permissions, comment gone) is permanent: recorded on the comment row, on the ticket as a
 ``TicketEvent``, and never retried. 5xx/429/rate limits are retried by the outbox as usual.
@@ -35,38 +36,20 @@ import re
 from dataclasses import dataclass
 from urllib.parse import quote
 
-import httpx
 from sqlalchemy import select, update
+from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
 from . import policy
-from .channels.base import (
-    IncomingMessage,
-    PermanentDeliveryError,
-    SendContext,
-    SendResult,
-    TransientDeliveryError,
-    WindowClosedError,
-    clean_text,
-    split_text,
-)
-from .channels.messenger import TRANSIENT_CODES
+from .channels.base import IncomingMessage, clean_text
+from .channels.comments import CHANNEL, PRIVATE_REPLY_WINDOW, fit, graph_id
 from .storage.models import Conversation, FacebookComment, Message, OutboxMessage, Ticket, utcnow
 
 logger = logging.getLogger(__name__)
 
-CHANNEL = "fb_comment"
-PRIVATE_REPLY_WINDOW = dt.timedelta(days=7)
-MAX_PRIVATE_TEXT = 2000  # one message only: the answer must fit in it
-MAX_PUBLIC_TEXT = 8000
-MAX_ID = 200
-# Graph error code of a second private reply to the same comment.
-ALREADY_REPLIED = 10900
-
 PUBLIC_FAQ_TEXT = "Công đoàn đã nhắn riêng cho bạn câu trả lời chi tiết, bạn vui lòng kiểm tra tin nhắn của trang nhé."
 PUBLIC_OLD_TEXT = "Chào bạn, bạn vui lòng nhắn tin trực tiếp cho trang để Công đoàn hỗ trợ cụ thể hơn nhé."
 PRIVATE_FAQ_INTRO = "Chào bạn, Công đoàn xin trả lời câu hỏi bạn đã bình luận trên trang:"
-PRIVATE_CUT = "\n\n(Câu trả lời còn dài, bạn nhắn tin cho trang để xem tiếp nhé.)"
 PRIVATE_TICKET_TEXT = (
     "Chào bạn, Công đoàn đã nhận được câu hỏi bạn bình luận trên trang và chuyển cho cán bộ phụ trách, "
     "mã phiếu {code}. Cán bộ sẽ trả lời bạn trong vòng {hours} giờ qua tin nhắn. Nếu cần bổ sung thông tin, "
@@ -117,7 +100,7 @@ def parse_feed(payload: dict) -> list[FeedComment]:
     for entry in payload.get("entry") or []:
         if not isinstance(entry, dict):
             continue
-        page_id = _id(entry.get("id"))
+        page_id = graph_id(entry.get("id"))
         changes = entry.get("changes")
         for change in changes if isinstance(changes, list) else []:
             if not isinstance(change, dict) or change.get("field") != "feed":
@@ -131,30 +114,22 @@ def parse_feed(payload: dict) -> list[FeedComment]:
 def _parse_change(page_id: str | None, value) -> FeedComment | None:
     if not page_id or not isinstance(value, dict) or value.get("item") != "comment":
         return None
-    verb, comment_id = value.get("verb"), _id(value.get("comment_id"))
+    verb, comment_id = value.get("verb"), graph_id(value.get("comment_id"))
     if not isinstance(verb, str) or not comment_id:
         return None
     sender = value.get("from") if isinstance(value.get("from"), dict) else {}
     post = value.get("post") if isinstance(value.get("post"), dict) else {}
-    permalink = post.get("permalink_url")
-    if not (isinstance(permalink, str) and permalink.startswith("https://") and len(permalink) <= 500):
+    permalink = clean_text(post.get("permalink_url")) if isinstance(post.get("permalink_url"), str) else None
+    if not (permalink and permalink.startswith("https://") and len(permalink) <= 500 and not any(ch.isspace() for ch in permalink)):
         permalink = None
     name = sender.get("name")
     return FeedComment(
         page_id=page_id, verb=verb[:20], comment_id=comment_id,
-        post_id=_id(value.get("post_id")) or _id(post.get("id")), parent_id=_id(value.get("parent_id")),
-        from_id=_id(sender.get("id")), from_name=clean_text(name)[:200] if isinstance(name, str) else None,
+        post_id=graph_id(value.get("post_id")) or graph_id(post.get("id")), parent_id=graph_id(value.get("parent_id")),
+        from_id=graph_id(sender.get("id")), from_name=clean_text(name)[:200] if isinstance(name, str) else None,
         text=value.get("message") if isinstance(value.get("message"), str) else None,
         created_time=_time(value.get("created_time")), permalink=permalink,
     )
-
-
-def _id(value) -> str | None:
-    """A Graph id: a short string or number, nothing else."""
-    if isinstance(value, bool) or not isinstance(value, (str, int)):
-        return None
-    text = clean_text(str(value)).strip()
-    return text if text and len(text) <= MAX_ID else None
 
 
 def _time(value) -> dt.datetime | None:
@@ -185,19 +160,22 @@ def accept_changes(db, changes: list[FeedComment], now: dt.datetime | None = Non
         return out
     with db.session() as session:
         for c in changes:
-            if c.verb == "add":
-                if c.from_id and c.from_id == c.page_id:
-                    continue  # the page's own comment (an officer answering by hand, or our public reply)
-                if not (c.text or "").strip():
-                    continue  # a sticker or photo alone: nothing to answer
-                with session.begin_nested():
-                    session.execute(db.insert_ignoring(FacebookComment, _row(c, now), ["comment_id"]))
-                out.append(IncomingMessage(CHANNEL, c.comment_id, c.comment_id, "text", text=c.text, display_name=c.from_name,
-                                           sent_at=c.created_time))
-            elif c.verb in ("remove", "hide"):
-                with session.begin_nested():
-                    _mark_removed(db, session, c, now)
-            # edited, unhide, reactions…: nothing to do (an edit is not a new question)
+            try:
+                if c.verb == "add":
+                    if c.from_id and c.from_id == c.page_id:
+                        continue  # the page's own comment (an officer answering by hand, or our public reply)
+                    if not (c.text or "").strip():
+                        continue  # a sticker or photo alone: nothing to answer
+                    with session.begin_nested():
+                        session.execute(db.insert_ignoring(FacebookComment, _row(c, now), ["comment_id"]))
+                    out.append(IncomingMessage(CHANNEL, c.comment_id, c.comment_id, "text", text=c.text, display_name=c.from_name,
+                                               sent_at=c.created_time))
+                elif c.verb in ("remove", "hide"):
+                    with session.begin_nested():
+                        _mark_removed(db, session, c, now)
+                # edited, unhide, reactions…: nothing to do (an edit is not a new question)
+            except (DataError, IntegrityError) as exc:  # like the inbox: skip it, keep the others
+                logger.error("comment change refused by the database (%s); the other events are kept", type(exc.orig).__name__)
     return out
 
 
@@ -295,9 +273,11 @@ def turn(dialogue, session: Session, event, early: dict | None):
 
     if kind == "ignore":
         row.decision = "ignore"
+        incoming.action = "ignored"  # not a question: not counted as one in the reports and the KPI
         return Outcome(event.id, action="ignore")
     if now - created > PRIVATE_REPLY_WINDOW:
         row.decision = "old"
+        incoming.action = "comment_old"
         if not public_on:
             return Outcome(event.id, action="old")
         _queue(session, row, conv, None, "public", PUBLIC_OLD_TEXT, now)
@@ -307,7 +287,7 @@ def turn(dialogue, session: Session, event, early: dict | None):
     if kind == "faq":
         answer = dialogue.engine.act(understood, {}, sender_id=conv.user_id)
         body = "\n\n".join(m["text"] for m in answer.messages if m.get("text"))
-        private = _fit(f"{PRIVATE_FAQ_INTRO}\n\n{body}", _notice(dialogue) if notice_due else "")
+        private = fit(f"{PRIVATE_FAQ_INTRO}\n\n{body}", _notice(dialogue) if notice_due else "")
         _queue(session, row, conv, None, "private", private, now)
         row.decision, row.private_reply = "faq", "queued"
         if public_on:
@@ -325,7 +305,7 @@ def turn(dialogue, session: Session, event, early: dict | None):
                                  now, dialogue.sla_hours)
     incoming.ticket_id = ticket.id
     tickets.log(session, ticket, "system", "from_comment", comment_id=row.comment_id, post_id=row.post_id)
-    private = _fit(PRIVATE_TICKET_TEXT.format(code=ticket.code, hours=dialogue.sla_hours), _notice(dialogue) if notice_due else "")
+    private = fit(PRIVATE_TICKET_TEXT.format(code=ticket.code, hours=dialogue.sla_hours), _notice(dialogue) if notice_due else "")
     _queue(session, row, conv, ticket, "private", private, now)
     row.decision, row.ticket_id, row.private_reply = "ticket", ticket.id, "queued"
     return Outcome(event.id, [{"text": private}], action="ticket", ticket_code=ticket.code)
@@ -337,16 +317,6 @@ def _notice(dialogue) -> str:
     responses = dialogue.engine.responses
     return (responses.text("utter_privacy_notice", retention_days=days) if days > 0
             else responses.text("utter_privacy_notice_no_limit"))
-
-
-def _fit(text: str, tail: str = "") -> str:
-    """The private reply is one message: ``text`` is cut at the platform limit (saying so) so that
-    ``tail`` (the privacy notice) still fits after it."""
-    text, tail = text.strip(), f"\n\n{tail.strip()}" if tail.strip() else ""
-    limit = MAX_PRIVATE_TEXT - len(tail)
-    if len(text) > limit:
-        text = split_text(text, limit - len(PRIVATE_CUT))[0] + PRIVATE_CUT
-    return text + tail
 
 
 def _queue(session: Session, row: FacebookComment, conv: Conversation, ticket: Ticket | None, kind: str, text: str,
@@ -467,81 +437,3 @@ def post_link(row: FacebookComment) -> str | None:
     if row.post_id:
         return f"https://www.facebook.com/{quote(row.post_id, safe='_')}"
     return None
-
-
-# --- sending ------------------------------------------------------------------------------------------
-
-
-@dataclass
-class CommentSendResult(SendResult):
-    comment_reply: str = "private"
-    recipient_id: str | None = None  # the worker's PSID, returned for a private reply
-
-
-class CommentSender:
-    """Replies to comments: ``POST /me/messages`` with ``recipient.comment_id`` (private) and
-    ``POST /{comment-id}/comments`` (public)."""
-
-    channel = CHANNEL
-
-    def __init__(self, graph_url: str, page_access_token: str, client: httpx.Client | None = None, timeout: float = 10.0):
-        self.graph_url = graph_url.rstrip("/")
-        self.token = page_access_token
-        self.client = client or httpx.Client(timeout=timeout)
-
-    def check_window(self, ctx: SendContext) -> None:
-        """The private reply's window: 7 days from the comment (``last_user_message_at``)."""
-        if ctx.last_user_message_at is None or ctx.now - ctx.last_user_message_at > PRIVATE_REPLY_WINDOW:
-            raise WindowClosedError("Đã quá 7 ngày kể từ khi người lao động bình luận nên Facebook không cho phép nhắn riêng nữa.")
-
-    def send(self, recipient_id: str, body: dict, ctx: SendContext) -> SendResult:
-        kind = "public" if body.get("comment_reply") == "public" else "private"
-        text = (body.get("text") or "").strip() or "…"
-        try:
-            if kind == "public":
-                data = self._post(f"/{quote(recipient_id, safe='_')}/comments", {"message": text[:MAX_PUBLIC_TEXT]})
-                return CommentSendResult(platform_message_id=_id(data.get("id")), comment_reply="public")
-            self.check_window(ctx)
-            data = self._post("/me/messages", {"recipient": {"comment_id": recipient_id}, "message": {"text": _fit(text)}})
-            return CommentSendResult(platform_message_id=_id(data.get("message_id")), comment_reply="private",
-                                     recipient_id=_id(data.get("recipient_id")))
-        except (TransientDeliveryError, PermanentDeliveryError, WindowClosedError) as exc:
-            exc.comment_reply = kind
-            raise
-
-    def _post(self, path: str, payload: dict) -> dict:
-        try:
-            response = self.client.post(f"{self.graph_url}{path}", params={"access_token": self.token}, json=payload)
-        except httpx.TimeoutException:
-            raise TransientDeliveryError("Facebook không phản hồi (quá thời gian chờ); hệ thống sẽ tự gửi lại.") from None
-        except httpx.HTTPError as exc:
-            raise TransientDeliveryError(f"Không kết nối được Facebook ({type(exc).__name__}); hệ thống sẽ tự gửi lại.") from None
-        try:
-            data = response.json()
-        except ValueError:
-            data = {}
-        if not isinstance(data, dict):
-            data = {}
-        if response.status_code == 200 and "error" not in data:
-            return data
-        error = data.get("error") if isinstance(data.get("error"), dict) else {}
-        code, subcode = error.get("code"), error.get("error_subcode")
-        detail = f"HTTP {response.status_code}, code {code}" + (f"/{subcode}" if subcode else "")
-        if response.status_code >= 500 or response.status_code == 429 or code in TRANSIENT_CODES:
-            raise TransientDeliveryError("Facebook tạm thời lỗi; hệ thống sẽ tự gửi lại.", detail)
-        if code == ALREADY_REPLIED:
-            exc = PermanentDeliveryError("Facebook báo bình luận này đã được nhắn riêng một lần; không thể nhắn riêng thêm.", detail)
-            exc.already_replied = True
-            raise exc
-        if code == 10 or subcode == 2018278:
-            raise WindowClosedError("Facebook từ chối vì đã quá thời hạn nhắn riêng cho bình luận này.", detail)
-        if code == 190:
-            raise PermanentDeliveryError("Mã truy cập trang (FACEBOOK_PAGE_ACCESS_TOKEN) không hợp lệ hoặc đã hết hạn.", detail)
-        if code == 551:
-            raise PermanentDeliveryError("Người viết bình luận hiện không nhận tin nhắn từ trang.", detail)
-        if code in (3, 200, 230) or (isinstance(code, int) and 200 <= code < 300):
-            raise PermanentDeliveryError("Trang chưa có quyền trả lời bình luận (cần pages_messaging và pages_manage_engagement).",
-                                         detail)
-        if code == 100:
-            raise PermanentDeliveryError("Facebook không tìm thấy bình luận (có thể đã bị xóa hoặc ẩn).", detail)
-        raise PermanentDeliveryError("Facebook từ chối trả lời bình luận.", detail)

@@ -11,7 +11,8 @@ import pytest
 from sqlalchemy import select
 
 from bot import comments
-from bot.storage.models import FacebookComment, InboxEvent, OutboxMessage, Ticket, TicketEvent
+from bot.channels import comments as comment_channel
+from bot.storage.models import FacebookComment, InboxEvent, Message, OutboxMessage, Ticket, TicketEvent
 
 from .conftest import FB_SECRET, fb_body, fb_post, fb_text
 from .fakes.servers import Fault
@@ -62,7 +63,7 @@ def test_faq_comment_gets_one_private_answer_then_one_public_reply(channel_app, 
     [private] = private_replies(fake_graph)
     assert private["recipient"] == {"comment_id": "c-1"}
     assert private["message"]["text"].startswith(comments.PRIVATE_FAQ_INTRO) and "Căn cứ" in private["message"]["text"]
-    assert len(private["message"]["text"]) <= comments.MAX_PRIVATE_TEXT
+    assert len(private["message"]["text"]) <= comment_channel.MAX_PRIVATE_TEXT
     assert "Lưu ý về dữ liệu cá nhân" in private["message"]["text"]  # first contact: the privacy notice closes it
     [(path, public)] = public_replies(fake_graph)
     assert path == "/v21.0/c-1/comments" and public == {"message": comments.PUBLIC_FAQ_TEXT}
@@ -108,6 +109,8 @@ def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, te
     drain(channel_app)
     assert fake_graph.requests == []
     assert comment_row(channel_app, "c-np").decision == "ignore"
+    with channel_app.extensions["bot"].db.read() as s:
+        assert s.scalars(select(Message.action).where(Message.direction == "in")).all() == ["ignored"]
     with channel_app.extensions["bot"].db.read() as s:
         assert s.scalars(select(Ticket)).all() == [] and s.scalars(select(OutboxMessage)).all() == []
 
@@ -284,6 +287,17 @@ def test_officer_sees_the_comment_with_a_link_to_the_post(channel_app, auth, off
     assert "nợ lương em 3 tháng" in html and "đã gửi" in html
 
 
+def test_api_shows_the_comment(runner, channel_app, officer, fake_graph):
+    from bot.cli import main
+
+    code = _comment_ticket(channel_app, "c-api")
+    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"]}
+    token = runner.invoke(main, ["officers", "token", officer], env=env).output.strip()
+    body = channel_app.test_client().get(f"/api/tickets/{code}", headers={"Authorization": f"Bearer {token}"}).get_json()
+    assert body["channel"] == comments.CHANNEL and body["comment"]["link"] == "https://www.facebook.com/PAGE_post1/c"
+    assert body["comment"]["private_label"].startswith("đã gửi") and body["comment"]["removed"] is False
+
+
 def test_post_link_without_permalink(channel_app, auth, officer, fake_graph):
     value = comment("c-nolink", PERSONAL)
     del value["post"]
@@ -385,7 +399,10 @@ def test_wrong_typed_fields_of_a_comment_are_tolerated(channel_app, fake_graph):
 
 def test_huge_text_and_nul_bytes(channel_app, fake_graph):
     huge = "cho em hỏi nghỉ phép năm " + "rất dài " * 20000 + "\x00 ạ?"
-    assert fb_post(channel_app.test_client(), feed(comment("c-huge", huge), comment("c-nul\x00", "nợ lương\x00 em phải làm sao"))).status_code == 200
+    nul = comment("c-nul\x00", "nợ lương\x00 em phải làm sao", post="P\x00", post_id="P\x00")
+    nul["post"]["permalink_url"] = "https://www.facebook.com/x\x00y"
+    nul["from"]["name"] = "Hoa\x00\ud800"
+    assert fb_post(channel_app.test_client(), feed(comment("c-huge", huge), nul)).status_code == 200
     drain(channel_app)
     ids = sorted(p["recipient"]["comment_id"] for p in private_replies(fake_graph))
     assert ids == ["c-huge", "c-nul"]
@@ -413,12 +430,12 @@ def test_unsigned_feed_is_403_and_stores_nothing(channel_app, fake_graph):
 def test_sender_window_and_one_message(fake_graph):
     from bot.channels.base import SendContext, WindowClosedError
 
-    sender = comments.CommentSender(fake_graph.url + "/v21.0", "tok")
+    sender = comment_channel.CommentSender(fake_graph.url + "/v21.0", "tok")
     now = dt.datetime.now(dt.timezone.utc)
     result = sender.send("c-s", {"text": "x" * 5000}, SendContext(now - dt.timedelta(days=6), 0, "bot", now))
     assert result.recipient_id == "psid-c-s"
     [req] = fake_graph.sent("/me/messages")
-    assert len(req.json()["message"]["text"]) <= comments.MAX_PRIVATE_TEXT and "messaging_type" not in req.json()
+    assert len(req.json()["message"]["text"]) <= comment_channel.MAX_PRIVATE_TEXT and "messaging_type" not in req.json()
     with pytest.raises(WindowClosedError):
         sender.send("c-s2", {"text": "x"}, SendContext(now - dt.timedelta(days=7, minutes=1), 0, "officer", now))
     assert len(fake_graph.sent("/me/messages")) == 1
