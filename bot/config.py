@@ -85,6 +85,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("FACEBOOK_VERIFY_TOKEN", "", "Token for the webhook verification handshake", secret=True),
     Setting("FACEBOOK_PAGE_ACCESS_TOKEN", "", "Page access token for the Send API", secret=True),
     Setting("FACEBOOK_GRAPH_URL", "https://graph.facebook.com/v21.0", "Graph API base URL (with version)"),
+    Setting("FACEBOOK_COMMENT_PUBLIC_REPLIES", True,
+            "Answer FAQ comments under posts with a short public reply (the answer itself always goes privately)", _bool),
+    Setting("FACEBOOK_COMMENT_PUBLIC_REPLIES_OFF_PAGES", "", "Comma-separated page ids whose comments never get a public reply"),
     # --- Zalo OA
     Setting("ZALO_APP_ID", "", "Zalo app id (part of the webhook signature); empty disables Zalo"),
     Setting("ZALO_OA_SECRET_KEY", "", "OA secret key used to verify X-ZEvent-Signature", secret=True),

@@ -31,7 +31,7 @@ from dataclasses import dataclass, field
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import policy, units
+from . import comments, policy, units
 from .engine import Engine, Turn, Understanding
 from .handoff import tickets
 from .inbox import Inbox
@@ -119,6 +119,8 @@ class Dialogue:
 
     # -- the turn ---------------------------------------------------------------------------------
     def _turn(self, session: Session, event: InboxEvent, early: dict | None) -> Outcome:
+        if event.channel == comments.CHANNEL:  # a fanpage comment: its own replies (bot.comments)
+            return comments.turn(self, session, event, early)
         now = self.clock()
         conv = self._load_state(session, event, now)
         if event.kind == "unfollow":

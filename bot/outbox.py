@@ -28,6 +28,7 @@ from collections.abc import Callable
 
 from sqlalchemy import and_, delete, func, or_, select, update
 
+from . import comments
 from .channels.base import ChannelSender, DeliveryError, SendContext, TransientDeliveryError, WindowClosedError
 from .storage import Database, DatabaseUnavailable
 from .storage.models import Conversation, OutboxMessage, Process, utcnow
@@ -259,8 +260,10 @@ class OutboxSender:
                 session.execute(stmt.values(status="pending", lease_owner=None, next_attempt_at=now + HELD_BACK))
                 return 0
             if not isinstance(outcome, DeliveryError):
-                session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1, lease_owner=None,
-                                            platform_message_id=outcome.platform_message_id, last_error=None))
+                done = session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1, lease_owner=None,
+                                                   platform_message_id=outcome.platform_message_id, last_error=None)).rowcount
+                if done and getattr(outcome, "comment_reply", None):
+                    comments.after_settle(session, row_id, outcome, "sent", now)
                 c = Conversation.__table__.c
                 session.execute(update(Conversation).where(c.id == select(row.conversation_id).where(row.id == row_id).scalar_subquery())
                                 .values(replies_since_user_message=c.replies_since_user_message + 1))
@@ -279,7 +282,9 @@ class OutboxSender:
                 values = {"status": "failed"}
                 logger.error("outbox %s failed: %s", row_id, outcome.detail or outcome.reason)
                 settled = 1
-            session.execute(stmt.values(attempts=attempts, last_error=error, lease_owner=None, **values))
+            done = session.execute(stmt.values(attempts=attempts, last_error=error, lease_owner=None, **values)).rowcount
+            if done and settled and getattr(outcome, "comment_reply", None):
+                comments.after_settle(session, row_id, outcome, values["status"], now)
             return settled
 
 

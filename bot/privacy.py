@@ -35,6 +35,7 @@ from .storage import Database
 from .storage.models import (
     AuditLog,
     Conversation,
+    FacebookComment,
     Feedback,
     InboxEvent,
     Maintenance,
@@ -155,6 +156,12 @@ def purge(db: Database, older_than_days: int, now: dt.datetime | None = None, dr
             Conversation.user_id.not_like(ANON_PREFIX + "%"),
         )).all()
         counts["conversations"] = len(conversations)
+        # Fanpage comments (bot.comments): their ids and the link to the worker's Messenger id go too.
+        forgotten = FacebookComment.conversation_id.in_([c.id for c in conversations])
+        comments = (session.scalar(select(func.count()).select_from(FacebookComment).where(forgotten)) if dry_run
+                    else session.execute(delete(FacebookComment).where(forgotten)).rowcount)
+        if comments:
+            counts["facebook_comments"] = comments
         if not dry_run:
             for conv in conversations:
                 _anonymise_conversation(conv)
@@ -293,6 +300,11 @@ def delete_person(db: Database, channel: str, user_id: str, actor: str, now: dt.
         counts["outbox_messages"] = _count_or_update(session, OutboxMessage, outbox, {"body": {"text": REDACTED_ON_REQUEST, "buttons": []},
                                                                                       "recipient_id": ANON_PREFIX}, False)
         counts["conversations"] = 0
+        # A fanpage comment of theirs (bot.comments), or the link of one to their Messenger id.
+        if conv is not None and session.execute(delete(FacebookComment).where(FacebookComment.conversation_id == conv.id)).rowcount:
+            counts["facebook_comments"] = 1
+        if channel == "messenger":
+            session.execute(update(FacebookComment).where(FacebookComment.messenger_psid == user_id).values(messenger_psid=None))
         if conv is not None:
             _anonymise_conversation(conv)
             counts["conversations"] = 1

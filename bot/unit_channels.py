@@ -25,6 +25,7 @@ from sqlalchemy import func, select
 
 from . import units
 from .channels.base import ChannelSender, IncomingMessage, PermanentDeliveryError, SendContext, SendResult
+from .channels.comments import CommentSender
 from .channels.messenger import MessengerSender
 from .channels.zalo import ZaloSender
 from .secretbox import SecretBox
@@ -34,6 +35,7 @@ from .storage.models import UnitAccount
 logger = logging.getLogger(__name__)
 
 ACCOUNT_CHANNELS = ("messenger", "zalo")
+ACCOUNT_OF = {CommentSender.channel: "messenger"}  # replies under a page's posts go through the page's account
 
 
 @dataclasses.dataclass(frozen=True)
@@ -143,6 +145,16 @@ class UnitChannels:
             keys.append((account.app_id or s["ZALO_APP_ID"], account.oa_secret_key))
         return keys
 
+    def accepts(self, channel: str, external_id: str | None) -> bool:
+        """Whether an event for this page/OA is ours: any, while the channel has no accounts."""
+        if not self.has_accounts(channel):
+            return True
+        account = self.account(channel, external_id)
+        if account is None or not account.active:
+            logger.warning("%s event for %s account %s dropped", channel, "an inactive" if account else "an unknown", external_id or "-")
+            return False
+        return True
+
     def route(self, channel: str, messages: list[IncomingMessage]) -> list[IncomingMessage]:
         """The messages to accept, each with its unit; events for unknown or inactive accounts are
         dropped (logged without content). Without accounts for the channel, all pass unchanged."""
@@ -160,28 +172,30 @@ class UnitChannels:
     # -- sending ------------------------------------------------------------------------------------
     def sender(self, channel: str, external_id: str | None) -> ChannelSender:
         default = self.defaults.get(channel)
-        account = self.account(channel, external_id)
+        account = self.account(ACCOUNT_OF.get(channel, channel), external_id)
         if account is None:  # the single page/OA of the global settings (no account registered for this id)
             if default is None:
                 raise PermanentDeliveryError(f"Kênh {channel} chưa được cấu hình cho trang/OA này nên không gửi được.")
             return default
         if not account.active:
             raise PermanentDeliveryError(f"Trang/OA {external_id} không còn được cấu hình hoặc đã tắt nên không gửi được.")
-        key = (channel, external_id)
+        key = (channel, external_id)  # a page has two senders: messages and comment replies
         with self._lock:
             cached = self._senders.get(key)
             if cached is not None and cached[0] == account.updated_at:
                 return cached[1]
-            sender = self._build(account, default)
+            sender = self._build(account, default, channel)
             self._senders[key] = (account.updated_at, sender)
             return sender
 
-    def _build(self, account: Account, default: ChannelSender | None) -> ChannelSender:
+    def _build(self, account: Account, default: ChannelSender | None, channel: str) -> ChannelSender:
         s = self.settings
         if account.channel == "messenger":
             token = account.page_access_token or s["FACEBOOK_PAGE_ACCESS_TOKEN"]
             if not token:
                 raise PermanentDeliveryError(f"Trang {account.external_id} chưa có mã truy cập trang.")
+            if channel == CommentSender.channel:  # replies under the page's posts, with the same page token
+                return CommentSender(s["FACEBOOK_GRAPH_URL"], token, client=self.client)
             return MessengerSender(s["FACEBOOK_GRAPH_URL"], token, client=self.client)
         if not account.access_token and not account.refresh_token:
             if default is None:
@@ -212,8 +226,9 @@ def wire(runtime_senders: dict[str, ChannelSender], unit_channels: UnitChannels)
     """Put account-aware senders in front of a channel that is configured or has accounts."""
     s = unit_channels.settings
     windows = {"messenger": MessengerSender(s["FACEBOOK_GRAPH_URL"], "", client=unit_channels.client),
-               "zalo": ZaloSender(s["ZALO_API_URL"], s["ZALO_OAUTH_URL"], "", "", None, client=unit_channels.client)}
-    for channel in ACCOUNT_CHANNELS:
-        if channel in unit_channels.defaults or unit_channels.has_accounts(channel):
+               "zalo": ZaloSender(s["ZALO_API_URL"], s["ZALO_OAUTH_URL"], "", "", None, client=unit_channels.client),
+               CommentSender.channel: CommentSender(s["FACEBOOK_GRAPH_URL"], "", client=unit_channels.client)}
+    for channel in (*ACCOUNT_CHANNELS, CommentSender.channel):
+        if channel in unit_channels.defaults or unit_channels.has_accounts(ACCOUNT_OF.get(channel, channel)):
             runtime_senders[channel] = AccountSender(channel, unit_channels, windows[channel])
 

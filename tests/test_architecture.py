@@ -33,6 +33,9 @@ RULES = {
     "bot.channels.messenger": WEB_STACK + DATABASE,
     "bot.channels.zalo": WEB_STACK + DATABASE,
     "bot.channels.rest": WEB_STACK + DATABASE,
+    "bot.channels.comments": WEB_STACK + DATABASE,
+    # Fanpage comments are decided by a library the webhook and the workers call.
+    "bot.comments": WEB_STACK,
     # The turn and the composition root work without Flask (the worker command has no web app).
     "bot.dialogue": WEB_STACK,
     "bot.runtime": WEB_STACK,

@@ -12,7 +12,7 @@ from collections.abc import Callable
 
 import httpx
 
-from . import rest
+from . import comments, rest
 from .base import ChannelSender
 from .messenger import MessengerSender
 from .zalo import TokenStore, ZaloSender
@@ -38,6 +38,8 @@ class ChannelRegistry:
                 logger.info("%s channel enabled", name)
             else:
                 logger.info("%s channel disabled: %s are needed", name, ", ".join(REQUIRED[name]))
+        if "messenger" in self.senders:  # fanpage comments: same page, same token (bot.comments)
+            self.senders[comments.CHANNEL] = comments.CommentSender(settings["FACEBOOK_GRAPH_URL"], settings["FACEBOOK_PAGE_ACCESS_TOKEN"], client=client)
 
     def enabled(self, name: str) -> bool:
         return name in PULL_CHANNELS or all(self.settings[key] for key in REQUIRED[name])

@@ -29,7 +29,7 @@ PAGES = (assets, auth.bp, queue.bp, tickets.bp, reports.bp, kpi.bp, suggestions.
          units.bp)
 PAGE_BLUEPRINTS = frozenset(bp.name for bp in PAGES)
 
-CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web"}
+CHANNEL_LABELS = {"messenger": "Messenger", "zalo": "Zalo", "web": "Web", "fb_comment": "Bình luận trên fanpage"}
 DELIVERY_LABELS = {"pending": "Đang gửi", "sending": "Đang gửi", "sent": "Đã gửi", "failed": "Gửi lỗi", "refused": "Bị từ chối"}
 
 

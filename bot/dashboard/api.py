@@ -8,6 +8,7 @@ from __future__ import annotations
 from flask import Blueprint, g, jsonify, request
 from sqlalchemy import select
 
+from .. import comments
 from ..errors import APIError
 from ..handoff import officers as officer_ops
 from ..handoff import replies
@@ -73,6 +74,8 @@ def get_ticket(code):
              **({"delivery": d.status, "delivery_error": d.last_error} if d else {})}
             for m, d in transcript(s, t.id)
         ]
+        if t.channel == comments.CHANNEL:  # a fanpage comment: the post link and the private reply's state
+            body["comment"] = comments.comment_view(s, t)
         return jsonify(body)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, url_for
 from sqlalchemy import select
 
+from .. import comments
 from ..handoff import replies
 from ..handoff import tickets as ticket_ops
 from ..handoff.transcript import transcript
@@ -36,12 +37,13 @@ def detail(code):
         events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)).all()
         officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
+        comment = comments.comment_view(s, t) if t.channel == comments.CHANNEL else None
     canned = engine.kb.search(q, limit=8) if q else []
     context = engine.responses.context
     last_worker_question = next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question)
     return render_template("dashboard/ticket.html", t=t, transcript=lines, notes=notes, events=events,
                            officers=officers, assignee=assignee, canned=[(e, e.render(context)) for e in canned], q=q,
-                           now=utcnow(), last_worker_question=last_worker_question)
+                           now=utcnow(), last_worker_question=last_worker_question, comment=comment)
 
 
 def _mutate(code, fn, success: str):

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import select
 
+from .. import comments
 from ..channels.base import SendContext, WindowClosedError
 from ..storage.models import Conversation, FaqSuggestion, Message, Officer, OutboxMessage, Ticket, utcnow
 from . import tickets as ticket_ops
@@ -59,7 +60,13 @@ class OfficerReplies:
                 raise ReplyRefused("Không tìm thấy phiếu.")
             officer = session.get(Officer, officer_id)
             conv = session.get(Conversation, ticket.conversation_id)
-            self._check_channel(ticket.channel, conv, now)
+            channel, recipient, target = ticket.channel, ticket.user_id, conv
+            if channel == comments.CHANNEL:  # a fanpage comment: one private reply, then Messenger
+                try:
+                    channel, recipient, target = comments.officer_reply_target(session, ticket, conv)
+                except comments.CommentReplyRefused as exc:
+                    raise ReplyRefused(exc.reason) from None
+            self._check_channel(channel, target, now)
             try:
                 ticket_ops.record_reply(session, ticket, officer, resolve, now)
             except ticket_ops.TicketError as exc:
@@ -68,9 +75,9 @@ class OfficerReplies:
                           text=text, created_at=now)
             session.add(msg)
             session.flush()
-            row = OutboxMessage(dedupe_key=f"reply:{uuid.uuid4().hex}", channel=ticket.channel, recipient_id=ticket.user_id,
-                                conversation_id=conv.id, ticket_id=ticket.id, message_id=msg.id, author="officer",
-                                account_external_id=ticket.account_external_id or conv.account_external_id,
+            row = OutboxMessage(dedupe_key=f"reply:{uuid.uuid4().hex}", channel=channel, recipient_id=recipient,
+                                conversation_id=target.id, ticket_id=ticket.id, message_id=msg.id, author="officer",
+                                account_external_id=ticket.account_external_id or target.account_external_id or conv.account_external_id,
                                 body={"text": text, "buttons": []}, status="pending", next_attempt_at=now, created_at=now)
             session.add(row)
             session.flush()

@@ -35,6 +35,8 @@ REASON_LABELS_VI = {
     "feedback_unclear": "Người lao động thấy câu trả lời chưa rõ",
     "escalate_always": "Chủ đề luôn do cán bộ trả lời",
     "complaint_signal": "Câu hỏi có dấu hiệu tranh chấp (bot đã gửi câu trả lời FAQ)",
+    "comment_question": "Câu hỏi trong bình luận mà bot chưa trả lời được",
+    "comment_personal": "Trường hợp riêng của người lao động nêu trong bình luận",
 }
 # Unambiguous alphabet for codes read aloud or retyped: no 0/O, 1/I/L, 5/S, 2/Z, 8/B.
 CODE_ALPHABET = "34679ACDEFGHJKMNPQRTUVWXY"

@@ -455,3 +455,31 @@ class UnitMember(Base):
     unit_id: Mapped[int] = mapped_column(ForeignKey("units.id", ondelete="CASCADE"), index=True)
     role: Mapped[str] = mapped_column(String(20), default="officer")  # officer | admin
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+class FacebookComment(Base):
+    """A comment on a fanpage post (``bot.comments``): the ids needed to reply, what was decided,
+    and where each reply stands. Holds no comment text (that is in the inbox and the transcript,
+    which the privacy purge already covers). ``comment_id`` is unique: a comment is answered once."""
+
+    __tablename__ = "facebook_comments"
+
+    id: Mapped[int] = mapped_column(BigID, primary_key=True)
+    comment_id: Mapped[str] = mapped_column(String(200), unique=True)
+    page_id: Mapped[str] = mapped_column(String(200))
+    post_id: Mapped[str | None] = mapped_column(String(200))
+    parent_id: Mapped[str | None] = mapped_column(String(200))
+    permalink: Mapped[str | None] = mapped_column(String(500))
+    created_time: Mapped[dt.datetime | None]
+    received_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    removed_at: Mapped[dt.datetime | None]  # the author or the page deleted or hid it: never answered after this
+    decision: Mapped[str | None] = mapped_column(String(20))  # faq | ticket | ignore | old | removed
+    conversation_id: Mapped[int | None] = mapped_column(ForeignKey("conversations.id", ondelete="SET NULL"))
+    ticket_id: Mapped[int | None] = mapped_column(ForeignKey("tickets.id", ondelete="SET NULL"), index=True)
+    # none | queued | sent | failed | already (the platform says the comment was already answered privately)
+    private_reply: Mapped[str] = mapped_column(String(20), default="none")
+    private_error: Mapped[str | None] = mapped_column(Text)
+    public_reply: Mapped[str] = mapped_column(String(20), default="none")  # none | planned | queued | sent | failed | dropped
+    public_text: Mapped[str | None] = mapped_column(Text)  # the planned public reply, queued once the private one is sent
+    # The worker's Messenger PSID, given by the Send API when the private reply is delivered.
+    messenger_psid: Mapped[str | None] = mapped_column(String(200))

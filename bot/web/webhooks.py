@@ -13,7 +13,7 @@ import logging
 
 from flask import Blueprint, jsonify, request
 
-from .. import outbox
+from .. import comments, outbox
 from ..channels import messenger, rest, zalo
 from ..errors import APIError
 from ..runtime import current_runtime
@@ -62,9 +62,13 @@ def facebook_event():
     body = load_json(raw)
     try:
         messages = messenger.parse_webhook(body)
+        changes = comments.parse_feed(body)  # fanpage comments ride on the same webhook
     except (ValueError, TypeError, AttributeError, KeyError):  # the parser's own checks, and a safety net
         raise APIError("Không phải sự kiện Messenger của trang.", 400, "invalid_event") from None
     messages = runtime.unit_channels.route("messenger", messages)
+    # Comments under posts of a page that is not ours (or is switched off) are dropped like messages.
+    changes = [c for c in changes if runtime.unit_channels.accepts("messenger", c.page_id)]
+    messages += runtime.unit_channels.route("messenger", comments.accept_changes(runtime.db, changes))
     new = runtime.inbox.accept(messages)
     if new:
         runtime.workers.notify_inbox()

@@ -110,14 +110,35 @@ class FakeServer:
 
 
 class FakeGraph(FakeServer):
-    """``POST /v21.0/me/messages``: answers like the Send API."""
+    """``POST /v21.0/me/messages``: answers like the Send API, private replies included
+    (``recipient.comment_id``: one per comment, a second gets error 10900; the answer carries the
+    commenter's PSID, ``psid-<comment id>``). ``POST /v21.0/{comment-id}/comments``: a public reply.
+    ``refuse_private``: (status, error body) to refuse every private reply with."""
+
+    refuse_private: tuple | None = None
+
+    def __post_init__(self):
+        super().__post_init__()
+        self.refuse_private = None
+        self.private_replied: set = set()
 
     def respond(self, rec):
         if rec.path.endswith("/me/messages"):
             body = rec.json()
             if "sender_action" in body:
                 return 200, {"recipient_id": body["recipient"]["id"]}
+            comment_id = body["recipient"].get("comment_id")
+            if comment_id is not None:
+                if self.refuse_private is not None:
+                    return self.refuse_private
+                with self._lock:
+                    if comment_id in self.private_replied:
+                        return 400, {"error": {"message": "Activity already replied to", "code": 10900, "type": "OAuthException"}}
+                    self.private_replied.add(comment_id)
+                return 200, {"recipient_id": f"psid-{comment_id}", "message_id": f"m_{len(self.requests)}"}
             return 200, {"recipient_id": body["recipient"]["id"], "message_id": f"m_{len(self.requests)}"}
+        if rec.method == "POST" and rec.path.endswith("/comments"):
+            return 200, {"id": f"reply_{len(self.requests)}"}
         return 404, {"error": {"message": "unknown path", "code": 803}}
 
 
