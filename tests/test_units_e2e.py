@@ -219,3 +219,35 @@ def test_a_zalo_follow_of_an_oa_greets_through_that_oa(federation, fake_zalo):
     with app.extensions["bot"].db.read() as s:
         conv = s.scalars(select(Conversation).where(Conversation.user_id == "zu-follow")).one()
     assert (conv.unit_id, conv.account_external_id) == (ids["CĐ KCX-KCN"], "OA_KCN")
+
+
+def _comment_feed(page, cid, text):
+    import time
+
+    value = {"from": {"id": f"user-{cid}", "name": "Trần Văn Nam"}, "post": {"id": f"{page}_post"}, "message": text,
+             "post_id": f"{page}_post", "comment_id": cid, "created_time": int(time.time()), "item": "comment",
+             "parent_id": f"{page}_post", "verb": "add"}
+    return {"object": "page", "entry": [{"id": page, "time": int(time.time()), "changes": [{"field": "feed", "value": value}]}]}
+
+
+def test_comments_are_answered_through_the_page_they_were_left_on_and_its_public_reply_setting(federation, fake_graph, runner):
+    app, ids = federation
+    result = runner.invoke(main, ["units", "account", "set", "messenger", "PAGE_BD", "--no-public-replies"],
+                           env={"DATABASE_URL": app.extensions["bot"].settings["DATABASE_URL"], "SECRETS_KEY": KEY})
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+    question = "cho em hỏi nghỉ phép năm được mấy ngày ạ"
+    assert fb_post(client, _comment_feed("PAGE_Q1", "c-q1", question), secret="secret-q1").status_code == 200
+    assert fb_post(client, _comment_feed("PAGE_BD", "c-bd", question), secret=FB_SECRET).status_code == 200
+    assert fb_post(client, _comment_feed("PAGE_NOT_OURS", "c-x", question), secret=FB_SECRET).status_code == 200
+    drain(app)
+
+    private = [(r.query["access_token"], r.json()["recipient"]["comment_id"]) for r in fake_graph.sent("/me/messages")
+               if "comment_id" in r.json().get("recipient", {})]
+    public = [(r.query["access_token"], r.path) for r in fake_graph.sent("/comments")]
+    assert sorted(private) == [("token-bd", "c-bd"), ("token-q1", "c-q1")]
+    assert public == [("token-q1", "/v21.0/c-q1/comments")]  # PAGE_BD's account turned public replies off
+    with app.extensions["bot"].db.read() as s:
+        assert s.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.sender_id == "c-x")) == 0
+        units_of = {c.user_id: c.unit_id for c in s.scalars(select(Conversation))}
+    assert units_of == {"c-q1": ids["LĐLĐ Quận 1"], "c-bd": ids["LĐLĐ KV Bình Dương"]}
