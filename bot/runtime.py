@@ -62,10 +62,14 @@ class Runtime:
         self.channels = ChannelRegistry(settings, self.http, zalo_tokens=lambda: DatabaseTokenStore(
             self.db, "zalo", settings["ZALO_ACCESS_TOKEN"], settings["ZALO_REFRESH_TOKEN"]))
         self.inbox = Inbox(self.db)
-        self.dialogue = Dialogue(
-            self.db, self.engine, self.inbox, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
-            max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS,
-        )
+        turn_options = dict(sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
+                            max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS)
+        if settings.get("BOT_ENGINE") == "rasa":  # a Rasa server decides the replies (bot/rasa/dialogue.py)
+            from .rasa.dialogue import build as rasa_dialogue
+
+            self.dialogue = rasa_dialogue(self.db, self.engine, self.inbox, settings, self.http, **turn_options)
+        else:
+            self.dialogue = Dialogue(self.db, self.engine, self.inbox, **turn_options)
         self.outbox = OutboxSender(self.db, self.channels.senders)
         self.notifier = Notifier(self.db, settings, client=self.http)
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
@@ -94,7 +98,8 @@ class Runtime:
                 self.workers.ping_redis()
             except Exception as exc:  # noqa: BLE001 - any connection problem is reported the same way
                 raise StartupError(f"Không kết nối được Redis ({self.settings['REDIS_URL']}): {type(exc).__name__}") from None
-        self.reload_model_if_changed(force=True)
+        if self.settings.get("BOT_ENGINE") != "rasa":  # with Rasa deciding, no model of ours is needed
+            self.reload_model_if_changed(force=True)
         self.reload_knowledge_if_changed(force=True)
         if isinstance(self.engine.model, NLUModel):
             try:
@@ -204,12 +209,13 @@ class Runtime:
             self.db.ping()
         except DatabaseUnavailable as exc:
             db_ok, db_error = False, str(exc)
-        self.reload_model_if_changed()
-        model = self.engine.model
-        checks = {
-            "database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect},
-            "model": {"ok": model is not None, "version": model.version if model else None, "error": self.model_error},
-        }
+        checks = {"database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect}}
+        if self.settings.get("BOT_ENGINE") == "rasa":
+            checks["model"] = self.dialogue.rasa.status()
+        else:
+            self.reload_model_if_changed()
+            model = self.engine.model
+            checks["model"] = {"ok": model is not None, "version": model.version if model else None, "error": self.model_error}
         if self.settings["WORKER_MODE"] == "redis":
             try:
                 self.workers.ping_redis()
