@@ -46,6 +46,10 @@ RULES = {
     "bot.faq_edits": WEB_STACK,
     "bot.faq_export": WEB_STACK,
     "bot.faq_preview": WEB_STACK + DATABASE,
+    # Rasa interoperability: the product never needs Rasa installed (Python 3.10 only).
+    "bot.rasa": WEB_STACK + DATABASE + ("rasa", "tensorflow"),
+    "bot.rasa.export": WEB_STACK + DATABASE + ("rasa", "httpx"),
+    "bot.rasa.dialogue": WEB_STACK + ("rasa",),
 }
 
 

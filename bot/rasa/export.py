@@ -63,7 +63,7 @@ class ExportResult:
     intents: int
     examples: int
     responses: int
-    digest: str  # sha256 of the files written: a trained model can be cached under it
+    digest: str  # sha256 of the files a model is trained from (not endpoints.yml): a trained model can be cached under it
 
 
 def select_examples(examples: list[Example], max_per_intent: int | None, seed: int = 0) -> list[Example]:
@@ -125,7 +125,8 @@ def export_project(
     digest = hashlib.sha256()
     for name in FILES:
         (out / name).write_text(files[name], encoding="utf-8")
-        digest.update(name.encode() + b"\x00" + files[name].encode() + b"\x01")
+        if name != "endpoints.yml":  # where the action server runs is no part of the model
+            digest.update(name.encode() + b"\x00" + files[name].encode() + b"\x01")
     return ExportResult(out, len(intents), len(examples), len(faq_intents), digest.hexdigest()[:16])
 
 
