@@ -85,11 +85,12 @@ def open_for(tracker, settings: Settings) -> dict:
 
 
 class ActionHandoffToQueue(ActionHandoff):
-    """``action_handoff`` on the rasa-sdk action server: open the ticket, then tell its code."""
+    """``action_handoff`` on the rasa-sdk action server: open the ticket, then tell its code.
+
+    Built without arguments by rasa-sdk (resources from the environment's settings, like every
+    action there); tests pass ``Resources`` for another database. Our engine never builds it."""
 
     def run(self, dispatcher, tracker, domain):
-        if self._resources is not None:  # built by an engine: the dialogue owns the ticket
-            return super().run(dispatcher, tracker, domain)
         slots = open_for(tracker, self.res.settings)
         tracker.slots.update(slots)
         events = super().run(dispatcher, tracker, domain)

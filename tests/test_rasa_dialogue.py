@@ -123,3 +123,57 @@ def test_bot_engine_accepts_native_or_rasa_only():
     assert Settings.load({"BOT_ENGINE": "Rasa"})["BOT_ENGINE"] == "rasa"
     with pytest.raises(ValueError, match="BOT_ENGINE"):
         Settings.load({"BOT_ENGINE": "dialogflow"})
+
+
+def test_the_action_server_serves_the_queue_handoff():
+    from rasa_sdk.executor import ActionExecutor
+
+    executor = ActionExecutor()
+    executor.register_package("actions")
+    assert executor.actions["action_handoff"].__self__.__class__.__name__ == "ActionHandoffToQueue"
+    assert executor.actions["action_answer_faq"].__self__.__class__.__name__ == "ActionAnswerFAQ"
+
+
+def _tracker(sender, text, intent, metadata=None, channel="rest"):
+    from rasa_sdk import Tracker
+
+    latest = {"text": text, "intent": {"name": intent, "confidence": 0.93}, "metadata": metadata or {}}
+    events = [{"event": "user", "text": text, "input_channel": channel, "parse_data": latest}]
+    return Tracker(sender, {}, latest, events, False, None, {}, None)
+
+
+def test_rasa_handoff_opens_one_ticket_per_conversation_in_our_queue(database_url):
+    from rasa_sdk.executor import CollectingDispatcher
+
+    from actions.handoff_queue import ActionHandoffToQueue, open_for
+    from bot.storage import Database
+
+    settings = Settings.load({"DATABASE_URL": database_url})
+    ours = _tracker("messenger:psid-7", "cho em gặp cán bộ", "request_human", {"channel": "messenger", "user_id": "psid-7"})
+    first, again = open_for(ours, settings), open_for(ours, settings)
+    assert first["ticket_code"] == again["ticket_code"]
+    theirs = _tracker("rasa-user-1", "công ty nợ lương", "nlu_fallback", channel="facebook")
+    other = open_for(theirs, settings)
+    db = Database(database_url)
+    try:
+        with db.read() as s:
+            rows = {t.code: t for t in s.scalars(select(Ticket))}
+            transcript = s.scalars(select(Message).where(Message.ticket_id == rows[other["ticket_code"]].id)).all()
+    finally:
+        db.dispose()
+    assert len(rows) == 2
+    mine = rows[first["ticket_code"]]
+    assert (mine.channel, mine.user_id, mine.reason, mine.question) == ("messenger", "psid-7", "request_human", "cho em gặp cán bộ")
+    assert mine.due_at - mine.created_at == dt.timedelta(hours=24)
+    assert (rows[other["ticket_code"]].channel, rows[other["ticket_code"]].reason) == ("messenger", "fallback")
+    assert [m.text for m in transcript] == ["công ty nợ lương"]
+
+    # The action renders the Vietnamese notice with the code.
+    from actions.resources import Resources
+
+    dispatcher = CollectingDispatcher()
+    events = ActionHandoffToQueue(Resources.load(settings)).run(
+        dispatcher, _tracker("zalo:u-1", "gặp cán bộ giúp em", "request_human", {"channel": "zalo", "user_id": "u-1"}), {})
+    code = next(e["value"] for e in events if e.get("name") == "ticket_code")
+    text = dispatcher.messages[0]["text"]
+    assert code in text and "24 giờ" in text, text
