@@ -34,7 +34,7 @@ from .actions import ActionHandoff
 logger = logging.getLogger(__name__)
 
 # Rasa's input channel names -> ours (an officer's reply goes out through our channel of that name).
-RASA_CHANNELS = {"facebook": "messenger", "rest": "rest", "zalo": "zalo", "socketio": "web"}
+RASA_CHANNELS = {"facebook": "messenger", "rest": "web", "zalo": "zalo", "socketio": "web"}
 
 
 @functools.lru_cache(maxsize=1)

@@ -177,3 +177,17 @@ def test_rasa_handoff_opens_one_ticket_per_conversation_in_our_queue(database_ur
     code = next(e["value"] for e in events if e.get("name") == "ticket_code")
     text = dispatcher.messages[0]["text"]
     assert code in text and "24 giờ" in text, text
+
+
+def test_rest_channel_answers_through_rasa_and_says_503_while_it_is_down(rasa_app, fake_rasa):
+    client = rasa_app.test_client()
+    ok = client.post("/webhooks/rest/webhook", json={"sender": "web-1", "message": "nghỉ phép năm"})
+    assert ok.status_code == 200
+    assert "12 ngày phép năm" in ok.get_json()[0]["text"]
+    assert fake_rasa.sent("/webhooks/rest/webhook")[-1].json()["sender"] == "web:web-1"
+    fake_rasa.inject(Fault(status=502))
+    down = client.post("/webhooks/rest/webhook", json={"sender": "web-2", "message": "xin chào"})
+    assert down.status_code == 503
+    assert down.get_json()["error"] == "rasa_unavailable" and "đã được lưu" in down.get_json()["message"]
+    with rasa_app.extensions["bot"].db.read() as s:
+        assert s.scalars(select(InboxEvent).where(InboxEvent.sender_id == "web-2")).one().status == "pending"

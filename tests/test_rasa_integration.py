@@ -139,7 +139,7 @@ def test_request_for_a_person_opens_a_ticket_in_our_queue(rasa_stack, runner, tm
         app.extensions["bot"].shutdown()
     [ticket] = [t for t in listing["tickets"] if t["question"] == "cho em gặp cán bộ công đoàn"]
     assert ticket["code"] in text, text
-    assert ticket["channel"] == "rest" and "cán bộ" in text
+    assert ticket["channel"] == "web" and "cán bộ" in text
     assert dt.datetime.fromisoformat(ticket["due_at"]) - dt.datetime.fromisoformat(ticket["created_at"]) == dt.timedelta(hours=24)
     # The same person asks again while the ticket is open: no second ticket.
     again = " ".join(r.get("text", "") for r in _webhook(rasa_stack["url"], "worker-handoff", "cho em gặp cán bộ công đoàn"))
