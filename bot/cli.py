@@ -588,6 +588,7 @@ def retrain_job_run_once(ctx: _Context):
     click.echo(f"Lượt huấn luyện số {job_id} xong: mô hình mới {version} (chưa dùng; xem so sánh trên trang Mô hình).")
 
 
-# --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main)
+# --- personal data: purge, person export/delete, backup (bot/cli_privacy.py registers them on main);
+# export-rasa (bot/cli_rasa.py)
 
-from . import cli_privacy, cli_units  # noqa: E402, F401
+from . import cli_privacy, cli_rasa, cli_units  # noqa: E402, F401

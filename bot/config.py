@@ -25,6 +25,13 @@ class Setting:
     secret: bool = False
 
 
+def _engine(value: str) -> str:
+    value = str(value).strip().lower()
+    if value not in ("native", "rasa"):
+        raise ValueError(value)
+    return value
+
+
 def _bool(value: str) -> bool:
     if isinstance(value, bool):
         return value
@@ -62,6 +69,11 @@ SETTINGS: tuple[Setting, ...] = (
     # --- dialogue
     Setting("SLA_HOURS", 24, "Hours an officer has to answer a handed-off question", int),
     Setting("CONVERSATION_TIMEOUT_MINUTES", 60, "A conversation's dialogue state expires after this much inactivity", int),
+    # --- Rasa interoperability (bot/rasa/): a Rasa server decides what to say, our channels and queue stay
+    Setting("BOT_ENGINE", "native", "Who decides the replies: native (our engine) or rasa (a Rasa server at RASA_URL, through its REST channel)", _engine),
+    Setting("RASA_URL", "http://127.0.0.1:5006", "Rasa server for BOT_ENGINE=rasa (`rasa run --enable-api`)"),
+    Setting("RASA_TIMEOUT_SECONDS", 30.0, "Timeout of one call to the Rasa server; a failed call is retried like any failed turn", float),
+    Setting("RASA_ACTION_SERVER_URL", "http://127.0.0.1:5055/webhook", "Our action server, as `export-rasa` writes it into endpoints.yml"),
     # --- KPI of the communication programme (/dashboard/kpi): answer every question, double the answered volume
     Setting("KPI_BASELINE_MONTHLY_ANSWERED", 0.0,
             "Questions answered per month before the programme (the KPI's target is twice this); 0: use KPI_BASELINE_YEAR", float),

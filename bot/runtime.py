@@ -64,10 +64,14 @@ class Runtime:
         self.channels = ChannelRegistry(settings, self.http, zalo_tokens=lambda: DatabaseTokenStore(
             self.db, "zalo", settings["ZALO_ACCESS_TOKEN"], settings["ZALO_REFRESH_TOKEN"]))
         self.inbox = Inbox(self.db)
-        self.dialogue = Dialogue(
-            self.db, self.engine, self.inbox, sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
-            max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS,
-        )
+        turn_options = dict(sla_hours=settings["SLA_HOURS"], timeout_minutes=settings["CONVERSATION_TIMEOUT_MINUTES"],
+                            max_message_chars=settings["MAX_MESSAGE_CHARS"], pull_channels=PULL_CHANNELS)
+        if settings.get("BOT_ENGINE") == "rasa":  # a Rasa server decides the replies (bot/rasa/dialogue.py)
+            from .rasa.dialogue import build as rasa_dialogue
+
+            self.dialogue = rasa_dialogue(self.db, self.engine, self.inbox, settings, self.http, **turn_options)
+        else:
+            self.dialogue = Dialogue(self.db, self.engine, self.inbox, **turn_options)
         # Pages and OAs of the units (bot/unit_channels.py); wired in front of the senders by prepare().
         self.unit_channels = UnitChannels(self.db, settings, self.http, self.channels.senders)
         self.outbox = OutboxSender(self.db, self.channels.senders)
@@ -103,7 +107,8 @@ class Runtime:
                 self.workers.ping_redis()
             except Exception as exc:  # noqa: BLE001 - any connection problem is reported the same way
                 raise StartupError(f"Không kết nối được Redis ({self.settings['REDIS_URL']}): {type(exc).__name__}") from None
-        self.reload_model_if_changed(force=True)
+        if self.settings.get("BOT_ENGINE") != "rasa":  # with Rasa deciding, no model of ours is needed
+            self.reload_model_if_changed(force=True)
         self.reload_knowledge_if_changed(force=True)
         if isinstance(self.engine.model, NLUModel):
             try:
@@ -220,12 +225,13 @@ class Runtime:
             self.db.ping()
         except DatabaseUnavailable as exc:
             db_ok, db_error = False, str(exc)
-        self.reload_model_if_changed()
-        model = self.engine.model
-        checks = {
-            "database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect},
-            "model": {"ok": model is not None, "version": model.version if model else None, "error": self.model_error},
-        }
+        checks = {"database": {"ok": db_ok, "error": db_error, "dialect": self.db.dialect}}
+        if self.settings.get("BOT_ENGINE") == "rasa":
+            checks["model"] = self.dialogue.rasa.status()
+        else:
+            self.reload_model_if_changed()
+            model = self.engine.model
+            checks["model"] = {"ok": model is not None, "version": model.version if model else None, "error": self.model_error}
         if self.settings["WORKER_MODE"] == "redis":
             try:
                 self.workers.ping_redis()

@@ -54,6 +54,10 @@ RULES = {
     "bot.faq_edits": WEB_STACK,
     "bot.faq_export": WEB_STACK,
     "bot.faq_preview": WEB_STACK + DATABASE,
+    # Rasa interoperability: the product never needs Rasa installed (Python 3.10 only).
+    "bot.rasa": WEB_STACK + DATABASE + ("rasa", "tensorflow"),
+    "bot.rasa.export": WEB_STACK + DATABASE + ("rasa", "httpx"),
+    "bot.rasa.dialogue": WEB_STACK + ("rasa",),
 }
 
 
@@ -102,13 +106,25 @@ def test_nothing_outside_the_web_layer_imports_it():
     assert [str(p.relative_to(ROOT)) for p in inner if _imports_web(p)] == []
 
 
+# The one exception: Rasa's action server opens the ticket itself (a Rasa bot has no dialogue of ours).
+# The package never imports it (the engine's actions stay render-only); rasa-sdk imports it when serving.
+RASA_HANDOFF = "actions/handoff_queue.py"
+
+
 def test_actions_never_reach_into_the_dialogue_or_the_queue():
     """Actions render what the dialogue gives them: no callback into the turn, no ticket writes."""
     reach = {
         str(path.relative_to(ROOT)): sorted(n for n in _imports(path) if n.startswith(("bot.dialogue", "bot.handoff", "bot.runtime")))
-        for path in _python_files("actions")
+        for path in _python_files("actions") if str(path.relative_to(ROOT)) != RASA_HANDOFF
     }
     assert {k: v for k, v in reach.items() if v} == {}
+
+
+def test_the_rasa_handoff_only_opens_tickets_and_is_not_loaded_by_the_package():
+    imported = _imports(ROOT / RASA_HANDOFF)
+    assert sorted(n for n in imported if n.startswith(("bot.dialogue", "bot.runtime", "bot.web", "bot.handoff.")))  == [
+        "bot.handoff.tickets"]
+    assert "actions.handoff_queue" not in _loaded_by("actions")
 
 
 def test_the_checker_resolves_relative_imports(tmp_path):

@@ -15,6 +15,7 @@ from .. import dashboard
 from ..dashboard import error_pages
 from ..errors import APIError
 from ..nlu.model import ModelError
+from ..rasa.dialogue import RasaUnavailable
 from ..storage import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -58,6 +59,14 @@ def register_error_handlers(app: Flask) -> None:
         if dashboard.serves(request.path):
             return error_pages.render(ServiceUnavailable())
         response = error_response(503, "database_unavailable", MESSAGES[503])
+        response.headers["Retry-After"] = "5"
+        return response
+
+    @app.errorhandler(RasaUnavailable)
+    def _rasa_down(exc: RasaUnavailable):
+        # BOT_ENGINE=rasa, answering in the request (REST channel): the message is stored and retried.
+        logger.warning("%s", exc)
+        response = error_response(503, "rasa_unavailable", "Tin nhắn đã được lưu; bot sẽ trả lời khi máy chủ Rasa hoạt động trở lại.")
         response.headers["Retry-After"] = "5"
         return response
 
