@@ -229,6 +229,8 @@ def test_public_replies_switch(make_app, channel_config):
     (400, {"error": {"message": "Activity already replied to", "code": 10900}}, "already"),
     (400, {"error": {"message": "This person isn't available right now.", "code": 551}}, "failed"),
     (403, {"error": {"message": "(#200) Permissions error", "code": 200}}, "failed"),
+    (400, {"error": {"message": "(#10) outside the allowed window", "code": 10}}, "failed"),
+    (400, {"error": {"message": "(#100) Object does not exist", "code": 100}}, "failed"),
 ])
 def test_refused_private_reply_is_recorded_on_the_ticket_and_not_retried(channel_app, fake_graph, status, error, state):
     runtime = channel_app.extensions["bot"]
@@ -241,7 +243,7 @@ def test_refused_private_reply_is_recorded_on_the_ticket_and_not_retried(channel
     row = comment_row(channel_app, "c-ref")
     assert row.private_reply == state and row.private_error
     with runtime.db.read() as s:
-        assert s.scalars(select(OutboxMessage)).one().status == "failed"
+        assert s.scalars(select(OutboxMessage)).one().status == ("refused" if error["error"]["code"] == 10 else "failed")
         [event] = s.scalars(select(TicketEvent).where(TicketEvent.action == "private_reply_refused")).all()
         assert str(error["error"]["code"]) in event.detail["reason"]
 
