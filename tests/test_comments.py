@@ -103,7 +103,8 @@ def test_request_for_an_officer_is_a_ticket_even_with_public_replies_on(channel_
 
 
 @pytest.mark.parametrize("text", ["Hay quá, cảm ơn ad", "👍👍❤️", "@Nguyễn Văn Bình", "Nguyễn Văn Bình", "Tuyệt vời ông mặt trời!", "...",
-                                  "Nghỉ phép", "Nguyễn Văn Bình Nghỉ Phép Năm", "cảm ơn công đoàn 🙏"])
+                                  "Nghỉ phép", "Nguyễn Văn Bình Nghỉ Phép Năm", "cảm ơn công đoàn 🙏", "@Ánh Ông Ưng 😍",
+                                  "Xin chia sẻ bài viết này đến mọi người"])
 def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, text):
     assert fb_post(channel_app.test_client(), feed(comment("c-np", text))).status_code == 200
     drain(channel_app)
@@ -113,6 +114,12 @@ def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, te
         assert s.scalars(select(Message.action).where(Message.direction == "in")).all() == ["ignored"]
     with channel_app.extensions["bot"].db.read() as s:
         assert s.scalars(select(Ticket)).all() == [] and s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_question_after_a_tag_is_answered(channel_app, fake_graph):
+    fb_post(channel_app.test_client(), feed(comment("c-tagq", "@Ánh Nguyễn cho em hỏi nghỉ phép năm được mấy ngày")))
+    drain(channel_app)
+    assert len(private_replies(fake_graph)) == 1 and len(public_replies(fake_graph)) == 1
 
 
 def test_unanswerable_question_goes_to_officers(channel_app, fake_graph):
