@@ -440,7 +440,13 @@ def comment_view(session: Session, ticket: Ticket) -> dict | None:
     private = PRIVATE_LABELS_VI.get(row.private_reply, row.private_reply)
     if row.private_error and row.private_reply in ("failed", "already"):
         private += f": {row.private_error}"
-    messenger = "đã liên kết (người hỏi có thể nhắn tiếp qua Messenger)" if row.messenger_psid else "chưa biết"
+    if not row.messenger_psid:
+        messenger = "chưa biết (biết được khi tin nhắn riêng đến nơi)"
+    elif session.scalar(select(Conversation.id).where(Conversation.channel == "messenger", Conversation.user_id == row.messenger_psid,
+                                                      Conversation.last_user_message_at.is_not(None))) is not None:
+        messenger = "người hỏi đã nhắn cho trang; câu trả lời tiếp theo của cán bộ sẽ đi qua Messenger"
+    else:
+        messenger = "người hỏi chưa nhắn lại cho trang qua Messenger"
     return {"link": post_link(row), "private_label": private, "removed": row.removed_at is not None, "messenger_label": messenger}
 
 

@@ -158,6 +158,15 @@ def test_comment_removed_before_it_is_answered_is_not_answered(channel_app, fake
     assert comment_row(channel_app, "c-del").decision == "removed"
 
 
+def test_removal_delivered_before_the_comment_itself(channel_app, fake_graph):
+    client = channel_app.test_client()
+    fb_post(client, feed(comment("c-late", None, verb="remove")))
+    fb_post(client, feed(comment("c-late", FAQ)))
+    drain(channel_app)
+    assert fake_graph.requests == []
+    assert comment_row(channel_app, "c-late").decision == "removed"
+
+
 def test_comment_removed_while_its_reply_is_queued_is_not_answered(channel_app, fake_graph):
     runtime = channel_app.extensions["bot"]
     client = channel_app.test_client()
@@ -294,6 +303,7 @@ def test_officer_sees_the_comment_with_a_link_to_the_post(channel_app, auth, off
     html = auth.client.get(f"/dashboard/tickets/{code}").get_data(as_text=True)
     assert "https://www.facebook.com/PAGE_post1/c" in html and "Bình luận trên fanpage" in html
     assert "nợ lương em 3 tháng" in html and "đã gửi" in html
+    assert "chưa nhắn lại cho trang qua Messenger" in html
 
 
 def test_api_shows_the_comment(runner, channel_app, officer, fake_graph):
@@ -328,6 +338,7 @@ def test_officer_reply_after_the_private_reply_is_refused_until_the_worker_write
     # the worker answers the private reply in Messenger: the officer's reply goes there
     fb_post(channel_app.test_client(), fb_body(fb_text("psid-c-o2", "mid-o2", "dạ em cảm ơn")))
     drain(channel_app)
+    assert "câu trả lời tiếp theo của cán bộ sẽ đi qua Messenger" in auth.client.get(page).get_data(as_text=True)
     auth.post(f"{page}/reply", {"text": "Chào bạn, cán bộ công đoàn đây.", "action": "send"})
     drain(channel_app)
     sent = [r.json() for r in fake_graph.sent("/me/messages") if r.json().get("message", {}).get("text") == "Chào bạn, cán bộ công đoàn đây."]
