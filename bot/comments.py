@@ -58,10 +58,9 @@ PRIVATE_TICKET_TEXT = (
 
 _QUESTION = re.compile(
     r"\?|\b(không|ko|hok|chưa|sao|thế nào|như nào|bao nhiêu|bao lâu|mấy|gì|nào|đâu|khi nào|được không|"
-    r"hỏi|giúp|tư vấn|làm sao|có phải|phải không|xin|cần)\b",
+    r"hỏi|giúp|tư vấn|làm sao|có phải|phải không)\b",
     re.IGNORECASE,
 )
-_MENTION = re.compile(r"@\S+(\s+[A-ZĐ][^\s@]*)*")
 _TICKET_ACTIONS = (policy.ACTION_HANDOFF, policy.ACTION_CALCULATE, policy.ACTION_FORM)
 _MAYBE_TICKET_ACTIONS = (policy.ACTION_FALLBACK, policy.ACTION_CLARIFY)
 
@@ -227,17 +226,31 @@ def classify(decision: policy.Decision, text: str) -> str:
     return "ignore"
 
 
+def _without_mentions(text: str) -> list[str]:
+    """The words of a comment, without "@Tagged Name" mentions."""
+    out, in_mention = [], False
+    for word in (text or "").split():
+        if word.startswith("@"):
+            in_mention = True
+            continue
+        if in_mention and word[:1].isupper():
+            continue
+        in_mention = False
+        out.append(word)
+    return out
+
+
 def is_substantive(text: str) -> bool:
     if looks_like_question(text):
         return True
-    words = [w for w in _MENTION.sub(" ", text or "").split() if any(ch.isalpha() for ch in w)]
+    words = [w for w in _without_mentions(text) if any(ch.isalpha() for ch in w)]
     if len(words) < 3:
         return False  # "ok", "đã xem", "hay quá"
     return not (len(words) <= 6 and all(w[0].isupper() for w in words))  # a tagged name ("Nguyễn Văn Bình")
 
 
 def looks_like_question(text: str) -> bool:
-    words = _MENTION.sub(" ", text or "")
+    words = " ".join(_without_mentions(text))
     if not any(ch.isalpha() for ch in words):
         return False  # emoji, tags, punctuation only
     return bool(_QUESTION.search(words))
@@ -433,7 +446,13 @@ def comment_view(session: Session, ticket: Ticket) -> dict | None:
     private = PRIVATE_LABELS_VI.get(row.private_reply, row.private_reply)
     if row.private_error and row.private_reply in ("failed", "already"):
         private += f": {row.private_error}"
-    messenger = "đã liên kết (người hỏi có thể nhắn tiếp qua Messenger)" if row.messenger_psid else "chưa biết"
+    if not row.messenger_psid:
+        messenger = "chưa biết (biết được khi tin nhắn riêng đến nơi)"
+    elif session.scalar(select(Conversation.id).where(Conversation.channel == "messenger", Conversation.user_id == row.messenger_psid,
+                                                      Conversation.last_user_message_at.is_not(None))) is not None:
+        messenger = "người hỏi đã nhắn cho trang; câu trả lời tiếp theo của cán bộ sẽ đi qua Messenger"
+    else:
+        messenger = "người hỏi chưa nhắn lại cho trang qua Messenger"
     return {"link": post_link(row), "private_label": private, "removed": row.removed_at is not None, "messenger_label": messenger}
 
 

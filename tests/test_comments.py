@@ -103,7 +103,8 @@ def test_request_for_an_officer_is_a_ticket_even_with_public_replies_on(channel_
 
 
 @pytest.mark.parametrize("text", ["Hay quá, cảm ơn ad", "👍👍❤️", "@Nguyễn Văn Bình", "Nguyễn Văn Bình", "Tuyệt vời ông mặt trời!", "...",
-                                  "Nghỉ phép", "Nguyễn Văn Bình Nghỉ Phép Năm", "cảm ơn công đoàn 🙏"])
+                                  "Nghỉ phép", "Nguyễn Văn Bình Nghỉ Phép Năm", "cảm ơn công đoàn 🙏", "@Ánh Ông Ưng 😍",
+                                  "Xin chia sẻ bài viết này đến mọi người"])
 def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, text):
     assert fb_post(channel_app.test_client(), feed(comment("c-np", text))).status_code == 200
     drain(channel_app)
@@ -113,6 +114,12 @@ def test_comments_that_are_not_questions_get_nothing(channel_app, fake_graph, te
         assert s.scalars(select(Message.action).where(Message.direction == "in")).all() == ["ignored"]
     with channel_app.extensions["bot"].db.read() as s:
         assert s.scalars(select(Ticket)).all() == [] and s.scalars(select(OutboxMessage)).all() == []
+
+
+def test_a_question_after_a_tag_is_answered(channel_app, fake_graph):
+    fb_post(channel_app.test_client(), feed(comment("c-tagq", "@Ánh Nguyễn cho em hỏi nghỉ phép năm được mấy ngày")))
+    drain(channel_app)
+    assert len(private_replies(fake_graph)) == 1 and len(public_replies(fake_graph)) == 1
 
 
 def test_unanswerable_question_goes_to_officers(channel_app, fake_graph):
@@ -149,6 +156,15 @@ def test_comment_removed_before_it_is_answered_is_not_answered(channel_app, fake
     drain(channel_app)
     assert fake_graph.requests == []
     assert comment_row(channel_app, "c-del").decision == "removed"
+
+
+def test_removal_delivered_before_the_comment_itself(channel_app, fake_graph):
+    client = channel_app.test_client()
+    fb_post(client, feed(comment("c-late", None, verb="remove")))
+    fb_post(client, feed(comment("c-late", FAQ)))
+    drain(channel_app)
+    assert fake_graph.requests == []
+    assert comment_row(channel_app, "c-late").decision == "removed"
 
 
 def test_comment_removed_while_its_reply_is_queued_is_not_answered(channel_app, fake_graph):
@@ -229,6 +245,8 @@ def test_public_replies_switch(make_app, channel_config):
     (400, {"error": {"message": "Activity already replied to", "code": 10900}}, "already"),
     (400, {"error": {"message": "This person isn't available right now.", "code": 551}}, "failed"),
     (403, {"error": {"message": "(#200) Permissions error", "code": 200}}, "failed"),
+    (400, {"error": {"message": "(#10) outside the allowed window", "code": 10}}, "failed"),
+    (400, {"error": {"message": "(#100) Object does not exist", "code": 100}}, "failed"),
 ])
 def test_refused_private_reply_is_recorded_on_the_ticket_and_not_retried(channel_app, fake_graph, status, error, state):
     runtime = channel_app.extensions["bot"]
@@ -241,7 +259,7 @@ def test_refused_private_reply_is_recorded_on_the_ticket_and_not_retried(channel
     row = comment_row(channel_app, "c-ref")
     assert row.private_reply == state and row.private_error
     with runtime.db.read() as s:
-        assert s.scalars(select(OutboxMessage)).one().status == "failed"
+        assert s.scalars(select(OutboxMessage)).one().status == ("refused" if error["error"]["code"] == 10 else "failed")
         [event] = s.scalars(select(TicketEvent).where(TicketEvent.action == "private_reply_refused")).all()
         assert str(error["error"]["code"]) in event.detail["reason"]
 
@@ -285,6 +303,7 @@ def test_officer_sees_the_comment_with_a_link_to_the_post(channel_app, auth, off
     html = auth.client.get(f"/dashboard/tickets/{code}").get_data(as_text=True)
     assert "https://www.facebook.com/PAGE_post1/c" in html and "Bình luận trên fanpage" in html
     assert "nợ lương em 3 tháng" in html and "đã gửi" in html
+    assert "chưa nhắn lại cho trang qua Messenger" in html
 
 
 def test_api_shows_the_comment(runner, channel_app, officer, fake_graph):
@@ -319,6 +338,7 @@ def test_officer_reply_after_the_private_reply_is_refused_until_the_worker_write
     # the worker answers the private reply in Messenger: the officer's reply goes there
     fb_post(channel_app.test_client(), fb_body(fb_text("psid-c-o2", "mid-o2", "dạ em cảm ơn")))
     drain(channel_app)
+    assert "câu trả lời tiếp theo của cán bộ sẽ đi qua Messenger" in auth.client.get(page).get_data(as_text=True)
     auth.post(f"{page}/reply", {"text": "Chào bạn, cán bộ công đoàn đây.", "action": "send"})
     drain(channel_app)
     sent = [r.json() for r in fake_graph.sent("/me/messages") if r.json().get("message", {}).get("text") == "Chào bạn, cán bộ công đoàn đây."]
