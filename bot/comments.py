@@ -302,10 +302,11 @@ def turn(dialogue, session: Session, event, early: dict | None):
         row.public_reply = "queued"
         return Outcome(event.id, [{"text": PUBLIC_OLD_TEXT, "public": True}], action="old")
 
+    org = units.placeholders(session, conv.unit_id, settings)  # the page's unit: its name, hotline…
     if kind == "faq":
-        answer = dialogue.engine.act(understood, {}, sender_id=conv.user_id)
+        answer = dialogue.engine.act(understood, {}, sender_id=conv.user_id, org=org)
         body = "\n\n".join(m["text"] for m in answer.messages if m.get("text"))
-        private = fit(f"{PRIVATE_FAQ_INTRO}\n\n{body}", _notice(dialogue) if notice_due else "")
+        private = fit(f"{PRIVATE_FAQ_INTRO}\n\n{body}", _notice(dialogue, org) if notice_due else "")
         _queue(session, row, conv, None, "private", private, now)
         row.decision, row.private_reply = "faq", "queued"
         if public_on:
@@ -323,18 +324,18 @@ def turn(dialogue, session: Session, event, early: dict | None):
                                  now, dialogue.sla_hours)
     incoming.ticket_id = ticket.id
     tickets.log(session, ticket, "system", "from_comment", comment_id=row.comment_id, post_id=row.post_id)
-    private = fit(PRIVATE_TICKET_TEXT.format(code=ticket.code, hours=dialogue.sla_hours), _notice(dialogue) if notice_due else "")
+    private = fit(PRIVATE_TICKET_TEXT.format(code=ticket.code, hours=dialogue.sla_hours), _notice(dialogue, org) if notice_due else "")
     _queue(session, row, conv, ticket, "private", private, now)
     row.decision, row.ticket_id, row.private_reply = "ticket", ticket.id, "queued"
     return Outcome(event.id, [{"text": private}], action="ticket", ticket_code=ticket.code)
 
 
-def _notice(dialogue) -> str:
+def _notice(dialogue, org: dict) -> str:
     """The privacy notice (Luật BVDLCN 2025) owed on first contact: it closes the private reply."""
     days = dialogue.engine.settings.get("RETENTION_DAYS", 0)
     responses = dialogue.engine.responses
-    return (responses.text("utter_privacy_notice", retention_days=days) if days > 0
-            else responses.text("utter_privacy_notice_no_limit"))
+    return (responses.text("utter_privacy_notice", retention_days=days, **org) if days > 0
+            else responses.text("utter_privacy_notice_no_limit", **org))
 
 
 def _queue(session: Session, row: FacebookComment, conv: Conversation, ticket: Ticket | None, kind: str, text: str,

@@ -191,3 +191,36 @@ def test_rest_channel_answers_through_rasa_and_says_503_while_it_is_down(rasa_ap
     assert down.get_json()["error"] == "rasa_unavailable" and "đã được lưu" in down.get_json()["message"]
     with rasa_app.extensions["bot"].db.read() as s:
         assert s.scalars(select(InboxEvent).where(InboxEvent.sender_id == "web-2")).one().status == "pending"
+
+
+def _comment(cid, text):
+    import time
+
+    value = {"from": {"id": f"user-{cid}", "name": "Lê Thị Hạnh"}, "post": {"id": "PAGE_post"}, "message": text, "post_id": "PAGE_post",
+             "comment_id": cid, "created_time": int(time.time()), "item": "comment", "parent_id": "PAGE_post", "verb": "add"}
+    return {"object": "page", "entry": [{"id": "PAGE", "time": int(time.time()), "changes": [{"field": "feed", "value": value}]}]}
+
+
+def test_fanpage_comments_are_sorted_by_rasa_and_answered_privately_and_publicly(make_app, channel_config, fake_rasa, fake_graph):
+    """The comments channel stays ours with BOT_ENGINE=rasa: Rasa's NLU says what a comment asks,
+    our comment turn sends one private answer (+ a short public reply) or a ticket code only."""
+    from tests.fakes.nlu import ScriptedNLU
+
+    nlu = ScriptedNLU()
+    app = make_app({**channel_config, "BOT_ENGINE": "rasa", "RASA_URL": fake_rasa.url, "RASA_TIMEOUT_SECONDS": 2.0}, nlu=nlu)
+    client = app.test_client()
+    assert fb_post(client, _comment("c-faq", "cho em hỏi nghỉ phép năm được mấy ngày ạ?")).status_code == 200
+    assert fb_post(client, _comment("c-human", "cho em gặp cán bộ công đoàn được không ạ?")).status_code == 200
+    app.extensions["bot"].workers.drain()
+
+    assert sorted(r.json()["text"] for r in fake_rasa.sent("/model/parse")) == [
+        "cho em gặp cán bộ công đoàn được không ạ?", "cho em hỏi nghỉ phép năm được mấy ngày ạ?"]
+    assert nlu.calls == []  # our own model was not asked
+    assert fake_rasa.sent("/webhooks/rest/webhook") == []  # a comment is not a Rasa conversation
+    private = {r.json()["recipient"]["comment_id"]: r.json()["message"]["text"] for r in fake_graph.sent("/me/messages")}
+    public = [r.path for r in fake_graph.sent("/comments")]
+    with app.extensions["bot"].db.read() as s:
+        ticket = s.scalars(select(Ticket)).one()
+    assert set(private) == {"c-faq", "c-human"}
+    assert ticket.code in private["c-human"] and ticket.code not in private["c-faq"]
+    assert public == ["/v21.0/c-faq/comments"]  # the personal request gets no public reply

@@ -28,7 +28,7 @@ from urllib.parse import quote
 import httpx
 from sqlalchemy import select
 
-from .. import policy
+from .. import comments, policy, units
 from ..dialogue import PRIVACY_NOTICE_SLOT, Dialogue, Outcome
 from ..engine import Turn
 from ..handoff import tickets
@@ -139,6 +139,10 @@ class RasaDialogue(Dialogue):
         peek = self._peek(event_id)
         if peek is None:
             return None
+        if peek.channel == comments.CHANNEL:
+            # A fanpage comment is one exchange with its own replies (private, public, ticket code:
+            # bot.comments); Rasa's NLU sorts it (``_parse_early``), our turn writes the replies.
+            return super().process(event_id, peek.text)
         replies, latest, unavailable = None, {}, False
         if not peek.ticket_open and peek.kind not in ("unfollow", "attachment"):
             sender = rasa_sender(peek.channel, peek.sender_id)
@@ -168,6 +172,28 @@ class RasaDialogue(Dialogue):
             raise
 
     # -- steps ------------------------------------------------------------------------------------
+    def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
+        """Rasa's understanding of a comment (``POST /model/parse``) in our parse format. Rasa down:
+        the event is retried like a message; on its last attempt our own model decides."""
+        text = (text or "")[: self.max_message_chars]
+        if not text.strip():
+            return None
+        try:
+            parsed = self.rasa.parse(text)
+        except RasaUnavailable as exc:
+            with self.db.read() as session:
+                attempts = session.scalar(select(InboxEvent.attempts).where(InboxEvent.id == event_id)) or 0
+            if attempts + 1 < MAX_ATTEMPTS:
+                logger.warning("inbox event %s: %s; retried later", event_id, exc)
+                self.inbox.record_failure(event_id, exc)
+                raise
+            return None
+        name, confidence = full_intent(parsed if isinstance(parsed, dict) else {})
+        if name is None:
+            return None
+        return {"text": text, "intent": {"name": name, "confidence": confidence},
+                "intent_ranking": [{"name": name, "confidence": confidence}], "entities": []}
+
     def _peek(self, event_id: int) -> _Peek | None:
         """The pending event and whether its conversation already waits for an officer (a read)."""
         with self.db.read() as session:
@@ -239,7 +265,7 @@ class RasaDialogue(Dialogue):
         decision = policy.Decision(action, intent, confidence, faq_id=incoming.faq_id, reason="rasa")
         turn = Turn({"text": event.text or "", "intent": {"name": intent, "confidence": confidence}}, decision, messages)
         if slots.pop(PRIVACY_NOTICE_SLOT, False):
-            self._add_privacy_notice(turn)
+            self._add_privacy_notice(turn, units.placeholders(session, conv.unit_id, self.engine.settings))
         if action == policy.ACTION_ANSWER:
             slots["last_faq_id"] = incoming.faq_id
         conv.slots = {k: v for k, v in slots.items() if k == "last_faq_id"}

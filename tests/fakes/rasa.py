@@ -1,4 +1,4 @@
-"""A local fake Rasa server (real HTTP, recording requests): its REST channel, tracker and status.
+"""A local fake Rasa server (real HTTP, recording requests): its REST channel, NLU, tracker and status.
 
 ``FakeRasa(script)`` answers ``POST /webhooks/rest/webhook`` with ``script(message) -> (intent,
 replies)`` and remembers the intent for ``GET /conversations/<sender>/tracker``. The real Rasa runs
@@ -34,6 +34,13 @@ class FakeRasa(FakeServer):
         if rec.method == "GET" and rec.path.startswith("/conversations/") and rec.path.endswith("/tracker"):
             sender = unquote(rec.path[len("/conversations/"):-len("/tracker")])
             return 200, {"sender_id": sender, "latest_message": self.latest.get(sender, {})}
+        if rec.method == "POST" and rec.path == "/model/parse":  # NLU only, as `rasa run --enable-api`
+            text = rec.json()["text"]
+            intent, _ = self.script(text)
+            if intent.startswith("faq/"):
+                return 200, {"text": text, "intent": {"name": "faq", "confidence": 0.97}, "entities": [],
+                             "response_selector": {"faq": {"response": {"intent_response_key": intent, "confidence": 0.97}}}}
+            return 200, {"text": text, "intent": {"name": intent, "confidence": 0.97}, "entities": []}
         if rec.method == "GET" and rec.path == "/status":
             return 200, {"model_file": "models/model.tar.gz", "model_id": "x"}
         return 404, {"error": "not found"}
