@@ -11,6 +11,7 @@ from ..handoff import tickets as ticket_ops
 from ..handoff.transcript import transcript
 from ..runtime import current_runtime
 from ..storage.models import Officer, Ticket, TicketEvent, TicketNote, utcnow
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("tickets", __name__)
@@ -72,6 +73,8 @@ def assign(code):
         target = s.get(Officer, target_id) if target_id else None
         if target is None:
             raise ticket_ops.TicketError("Chưa chọn cán bộ.")
+        if not scope.allowed(target.id, t.unit_id):
+            raise ticket_ops.TicketError(f"{target.name} không thuộc đơn vị của phiếu này nên không nhận được phiếu.")
         ticket_ops.assign(s, t, target, me)
 
     return _mutate(code, do, "Đã giao phiếu.")
