@@ -10,7 +10,7 @@ from ..handoff import replies
 from ..handoff import tickets as ticket_ops
 from ..handoff.transcript import transcript
 from ..runtime import current_runtime
-from ..storage.models import Officer, Ticket, TicketEvent, TicketNote, utcnow
+from ..storage.models import Officer, Ticket, TicketEvent, TicketNote, Unit, utcnow
 from . import scope
 from .auth import login_required
 
@@ -37,12 +37,13 @@ def detail(code):
         events = s.scalars(select(TicketEvent).where(TicketEvent.ticket_id == t.id).order_by(TicketEvent.id)).all()
         officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
+        unit = s.get(Unit, t.unit_id) if t.unit_id else None
     canned = engine.kb.search(q, limit=8) if q else []
     context = engine.responses.context
     last_worker_question = next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question)
     return render_template("dashboard/ticket.html", t=t, transcript=lines, notes=notes, events=events,
                            officers=officers, assignee=assignee, canned=[(e, e.render(context)) for e in canned], q=q,
-                           now=utcnow(), last_worker_question=last_worker_question)
+                           now=utcnow(), last_worker_question=last_worker_question, unit=unit)
 
 
 def _mutate(code, fn, success: str):
