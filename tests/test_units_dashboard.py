@@ -129,3 +129,19 @@ def test_kpi_page_is_scoped_to_the_officers_units(setup):
     q1 = AuthActions(app.test_client())
     q1.login("q1@congdoan.vn")
     assert questions(admin) == 3 and questions(q1) == 1
+
+
+def test_sla_report_page_and_api_are_scoped_to_the_officers_units(setup, runner, channel_config):
+    app, ids, admin = setup
+    client = app.test_client()
+    for sender, unit in (("s1", ids["May"]), ("s2", ids["KCN"]), ("s3", ids["KCN"])):
+        client.post(f"/webhooks/rest/webhook?unit={unit}", json={"sender": sender, "message": "cho em gặp cán bộ công đoàn"})
+    env = {"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY}
+    token = runner.invoke(main, ["officers", "token", "q1@congdoan.vn"], env=env).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/reports/sla", headers=headers).get_json()["tickets"] == 1
+    q1 = AuthActions(app.test_client())
+    q1.login("q1@congdoan.vn")
+    page = q1.client.get("/dashboard/reports").get_data(as_text=True)
+    assert re.search(r"Phiếu hỏi<b>1</b>", page)
+    assert re.search(r"Phiếu hỏi<b>3</b>", admin.client.get("/dashboard/reports").get_data(as_text=True))
