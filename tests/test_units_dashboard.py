@@ -109,3 +109,39 @@ def test_report_per_unit_rolls_up_and_is_scoped(setup):
     lines = csv.get_data(as_text=True).lstrip("\ufeff").splitlines()
     assert lines[0].startswith("Mã đơn vị,Đơn vị,Câu hỏi (cả cấp dưới)") and len(lines) == 3
     assert lines[1].split(",")[:3] == [str(ids["Q1"]), "LĐLĐ Quận 1", "3"]
+
+
+def test_kpi_page_is_scoped_to_the_officers_units(setup):
+    import csv
+    import io
+
+    from bot.handoff.kpi import ALL_CHANNELS_VI
+
+    app, ids, admin = setup
+    client = app.test_client()
+    for sender, unit in (("k1", ids["May"]), ("k2", ids["KCN"]), ("k3", ids["KCN"])):
+        client.post(f"/webhooks/rest/webhook?unit={unit}", json={"sender": sender, "message": "/faq/nghi_phep_nam"})
+
+    def questions(auth) -> int:
+        rows = list(csv.reader(io.StringIO(auth.client.get("/dashboard/kpi.csv").get_data(as_text=True).lstrip("\ufeff"))))
+        return sum(int(r[2]) for r in rows[1:] if len(r) > 2 and r[1] == ALL_CHANNELS_VI and r[0][:4].isdigit())
+
+    q1 = AuthActions(app.test_client())
+    q1.login("q1@congdoan.vn")
+    assert questions(admin) == 3 and questions(q1) == 1
+
+
+def test_sla_report_page_and_api_are_scoped_to_the_officers_units(setup, runner, channel_config):
+    app, ids, admin = setup
+    client = app.test_client()
+    for sender, unit in (("s1", ids["May"]), ("s2", ids["KCN"]), ("s3", ids["KCN"])):
+        client.post(f"/webhooks/rest/webhook?unit={unit}", json={"sender": sender, "message": "cho em gặp cán bộ công đoàn"})
+    env = {"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY}
+    token = runner.invoke(main, ["officers", "token", "q1@congdoan.vn"], env=env).output.strip()
+    headers = {"Authorization": f"Bearer {token}"}
+    assert client.get("/api/reports/sla", headers=headers).get_json()["tickets"] == 1
+    q1 = AuthActions(app.test_client())
+    q1.login("q1@congdoan.vn")
+    page = q1.client.get("/dashboard/reports").get_data(as_text=True)
+    assert re.search(r"Phiếu hỏi<b>1</b>", page)
+    assert re.search(r"Phiếu hỏi<b>3</b>", admin.client.get("/dashboard/reports").get_data(as_text=True))

@@ -118,6 +118,13 @@ def test_a_ticket_belongs_to_the_receiving_unit_and_the_officer_answer_goes_out_
 
     with runtime.db.session() as s:
         officer_id = officers.create(s, "q1@congdoan.vn", "Cán bộ Quận 1", "officer", "mat-khau-rat-dai-123").id
+    from .conftest import AuthActions, add_officer
+
+    add_officer(runner, app, "tinh@congdoan.vn")
+    auth = AuthActions(app.test_client())
+    auth.login("tinh@congdoan.vn")
+    page = auth.client.get(f"/dashboard/tickets/{ticket.code}").get_data(as_text=True)
+    assert "Đơn vị: Liên đoàn Lao động Quận 1" in page and "trang/OA PAGE_Q1" in page
     runtime.replies.send(ticket.code, officer_id, "Chào bạn, cán bộ Quận 1 sẽ gọi lại cho bạn.", resolve=False)
     drain(app)
     officer_sends = [(t, b) for t, b in graph_sends(fake_graph) if "cán bộ Quận 1 sẽ gọi lại" in b["message"]["text"]]

@@ -114,3 +114,22 @@ def test_an_officer_sees_and_answers_the_tickets_of_their_unit_and_sub_units_onl
     everything = root.client.get("/dashboard/?size=100").get_data(as_text=True)
     assert all(two_units[k] in everything for k in ("kcn", "may", "root"))
     assert root.client.get(f"/dashboard/tickets/{two_units['kcn']}").status_code == 200
+
+
+def test_a_ticket_is_not_assigned_to_an_officer_of_another_unit(two_units, channel_app, runner):
+    from bot.storage.models import Officer
+
+    db = two_units["db"]
+    env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"]}
+    result = runner.invoke(main, ["officers", "add", "kcn@congdoan.vn", "--name", "Cán bộ KCN", "--unit", str(two_units["ids"]["KCN"]),
+                                  "--password-stdin"], input=PASSWORD + "\n", env=env)
+    assert result.exit_code == 0, result.output
+    with db.read() as s:
+        kcn_officer = s.scalar(select(Officer.id).where(Officer.email == "kcn@congdoan.vn"))
+        q1_officer = s.scalar(select(Officer.id).where(Officer.email == "q1@congdoan.vn"))
+    auth = two_units["auth"]
+    refused = auth.post(f"/dashboard/tickets/{two_units['may']}/assign", {"officer_id": kcn_officer}, follow_redirects=True)
+    assert "không thuộc đơn vị của phiếu" in refused.get_data(as_text=True)
+    auth.post(f"/dashboard/tickets/{two_units['may']}/assign", {"officer_id": q1_officer})
+    with db.read() as s:
+        assert s.scalar(select(Ticket.assignee_id).where(Ticket.code == two_units["may"])) == q1_officer

@@ -101,4 +101,4 @@ def reply(code):
 def sla():
     start, end, grain = requested_range(request.args)
     with current_runtime().db.read() as s:
-        return jsonify(report_ops.sla_report(s, start, end, grain))
+        return jsonify(report_ops.sla_report(s, start, end, grain, unit_ids=scope.unit_ids(g.api_officer.id)))

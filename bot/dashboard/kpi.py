@@ -3,10 +3,11 @@ volume) as a page with server-side SVG charts and as CSV; the figures come from 
 
 from __future__ import annotations
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from ..handoff import kpi as kpi_ops
 from ..runtime import current_runtime
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("kpi", __name__)
@@ -18,8 +19,12 @@ def _report() -> kpi_ops.KpiReport:
     except kpi_ops.KpiRangeError as exc:
         abort(400, description=str(exc))
     runtime = current_runtime()
+    # An officer of some units sees their units' figures; the federation-wide monthly baseline is
+    # then not theirs, so only a baseline year (computed on their units) gives them a target.
+    unit_ids = scope.unit_ids(g.officer.id)
+    baseline = runtime.settings["KPI_BASELINE_MONTHLY_ANSWERED"] if unit_ids is None else 0
     with runtime.db.read() as s:
-        return kpi_ops.kpi_report(s, months, runtime.settings["KPI_BASELINE_MONTHLY_ANSWERED"], runtime.settings["KPI_BASELINE_YEAR"])
+        return kpi_ops.kpi_report(s, months, baseline, runtime.settings["KPI_BASELINE_YEAR"], unit_ids=unit_ids)
 
 
 @bp.get("/kpi")

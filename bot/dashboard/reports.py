@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import datetime as dt
 
-from flask import Blueprint, Response, abort, render_template, request
+from flask import Blueprint, Response, abort, g, render_template, request
 
 from ..handoff import reports as report_ops
 from ..runtime import current_runtime
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("reports", __name__)
@@ -27,8 +28,9 @@ def requested_range(args) -> tuple[dt.datetime, dt.datetime, str]:
 
 def _report():
     start, end, grain = requested_range(request.args)
+    unit_ids = scope.unit_ids(g.officer.id)  # an officer of some units sees their units' figures
     with current_runtime().db.read() as s:
-        return report_ops.sla_report(s, start, end, grain), start.date(), (end - dt.timedelta(days=1)).date(), grain
+        return report_ops.sla_report(s, start, end, grain, unit_ids=unit_ids), start.date(), (end - dt.timedelta(days=1)).date(), grain
 
 
 @bp.get("/reports")

@@ -21,13 +21,11 @@ FORBIDDEN = "Phiếu này thuộc đơn vị khác: bạn không có quyền xem
 
 def unit_ids(officer_id: int) -> set[int] | None:
     """The officer's unit ids (with sub-units), or None for every unit; computed once per request."""
-    cached = getattr(g, "_unit_scope", False)
-    if cached is not False:
-        return cached
-    with current_runtime().db.read() as s:
-        scope = units.scope(s, officer_id)
-    g._unit_scope = scope
-    return scope
+    cache = g.setdefault("_unit_scopes", {})
+    if officer_id not in cache:
+        with current_runtime().db.read() as s:
+            cache[officer_id] = units.scope(s, officer_id)
+    return cache[officer_id]
 
 
 def restrict(stmt, officer_id: int):

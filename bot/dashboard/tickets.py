@@ -11,7 +11,8 @@ from ..handoff import replies
 from ..handoff import tickets as ticket_ops
 from ..handoff.transcript import transcript
 from ..runtime import current_runtime
-from ..storage.models import Officer, Ticket, TicketEvent, TicketNote, utcnow
+from ..storage.models import Officer, Ticket, TicketEvent, TicketNote, Unit, utcnow
+from . import scope
 from .auth import login_required
 
 bp = Blueprint("tickets", __name__)
@@ -38,12 +39,13 @@ def detail(code):
         officers = s.scalars(select(Officer).where(Officer.active.is_(True)).order_by(Officer.name)).all()
         assignee = s.get(Officer, t.assignee_id) if t.assignee_id else None
         comment = comments.comment_view(s, t) if t.channel == comments.CHANNEL else None
+        unit = s.get(Unit, t.unit_id) if t.unit_id else None
     canned = engine.kb.search(q, limit=8) if q else []
     context = engine.responses.context
     last_worker_question = next((m.text for m, _ in reversed(lines) if m.author == "worker"), t.question)
     return render_template("dashboard/ticket.html", t=t, transcript=lines, notes=notes, events=events,
                            officers=officers, assignee=assignee, canned=[(e, e.render(context)) for e in canned], q=q,
-                           now=utcnow(), last_worker_question=last_worker_question, comment=comment)
+                           now=utcnow(), last_worker_question=last_worker_question, comment=comment, unit=unit)
 
 
 def _mutate(code, fn, success: str):
@@ -74,6 +76,8 @@ def assign(code):
         target = s.get(Officer, target_id) if target_id else None
         if target is None:
             raise ticket_ops.TicketError("Chưa chọn cán bộ.")
+        if not scope.allowed(target.id, t.unit_id):
+            raise ticket_ops.TicketError(f"{target.name} không thuộc đơn vị của phiếu này nên không nhận được phiếu.")
         ticket_ops.assign(s, t, target, me)
 
     return _mutate(code, do, "Đã giao phiếu.")

@@ -167,9 +167,11 @@ def _bucket(channel: str) -> str:
     return channel if channel in CHANNELS else "other"
 
 
-def monthly_counts(session, first: str, last: str, now: dt.datetime | None = None) -> dict[str, dict[str, Figures]]:
+def monthly_counts(session, first: str, last: str, now: dt.datetime | None = None,
+                   unit_ids: set[int] | None = None) -> dict[str, dict[str, Figures]]:
     """{month: {channel bucket: Figures}} for the months ``first`` to ``last``; months without any
-    row are absent. Two GROUP BY queries (transcript, tickets)."""
+    row are absent. Two GROUP BY queries (transcript, tickets). ``unit_ids``: only these units'
+    conversations and tickets (None: all)."""
     now = now or utcnow()
     start, end = _start(first), _start(_shift(last, 1))
     out: dict[str, dict[str, Figures]] = {}
@@ -182,7 +184,8 @@ def monthly_counts(session, first: str, last: str, now: dt.datetime | None = Non
         select(month, Conversation.channel, Message.action, func.count())
         .join(Conversation, Conversation.id == Message.conversation_id)
         .where(Message.direction == "in", Message.author == "worker", Message.action.in_(("answer", "fallback")),
-               Message.created_at >= start, Message.created_at < end)
+               Message.created_at >= start, Message.created_at < end,
+               *(() if unit_ids is None else (Conversation.unit_id.in_(sorted(unit_ids)),)))
         .group_by(month, Conversation.channel, Message.action)
     ).all()
     for m, channel, action, n in rows:
@@ -201,7 +204,7 @@ def monthly_counts(session, first: str, last: str, now: dt.datetime | None = Non
     rows = session.execute(
         select(month, Ticket.channel, func.count(), count_if(responded), count_if(or_(responded, Ticket.due_at <= now)),
                count_if(Ticket.first_response_at <= Ticket.due_at))
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .where(Ticket.created_at >= start, Ticket.created_at < end, *(() if unit_ids is None else (Ticket.unit_id.in_(sorted(unit_ids)),)))
         .group_by(month, Ticket.channel)
     ).all()
     for m, channel, handoffs, answered, due, in_time in rows:
@@ -220,25 +223,25 @@ def _sum(cells: dict[str, Figures]) -> Figures:
     return total
 
 
-def baseline_from_year(session, year: int, now: dt.datetime | None = None) -> float | None:
+def baseline_from_year(session, year: int, now: dt.datetime | None = None, unit_ids: set[int] | None = None) -> float | None:
     """Average answered per month over the months of ``year`` that had any question (a programme
     that started mid-year is not diluted by the empty months before it); None without data."""
-    counts = [_sum(c) for c in monthly_counts(session, f"{year}-01", f"{year}-12", now).values()]
+    counts = [_sum(c) for c in monthly_counts(session, f"{year}-01", f"{year}-12", now, unit_ids).values()]
     counts = [f for f in counts if f.questions]
     return round(sum(f.answered for f in counts) / len(counts), 1) if counts else None
 
 
 def kpi_report(session, months: list[str], baseline_monthly: float = 0, baseline_year: int = 0,
-               now: dt.datetime | None = None) -> KpiReport:
+               now: dt.datetime | None = None, unit_ids: set[int] | None = None) -> KpiReport:
     """The KPI for ``months`` (from ``month_range``), with month-on-month and year-on-year changes
     in answered volume and progress toward ``TARGET_FACTOR`` × the baseline (``baseline_monthly``
     when > 0, else computed from ``baseline_year`` when > 0, else none)."""
-    counts = monthly_counts(session, _shift(months[0], -12), months[-1], now)
+    counts = monthly_counts(session, _shift(months[0], -12), months[-1], now, unit_ids)
     answered = {m: _sum(c).answered for m, c in counts.items()}
     if baseline_monthly and baseline_monthly > 0:
         baseline, source = float(baseline_monthly), "setting"
     elif baseline_year:
-        baseline, source = baseline_from_year(session, baseline_year, now), "year"
+        baseline, source = baseline_from_year(session, baseline_year, now, unit_ids), "year"
     else:
         baseline, source = None, None
     target = baseline * TARGET_FACTOR if baseline else None

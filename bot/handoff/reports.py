@@ -17,7 +17,7 @@ from sqlalchemy import and_, func, or_, select
 
 from .. import vntime
 from ..nlu.normalize import strip_accents
-from ..storage.models import Message, Ticket, utcnow
+from ..storage.models import Conversation, Message, Ticket, utcnow
 from .kpi import local_month
 from .tickets import OPEN_STATUSES
 
@@ -55,13 +55,16 @@ def _percentile(values: list[float], q: float) -> float | None:
     return values[lo] + (values[hi] - values[lo]) * (k - lo)
 
 
-def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day", now: dt.datetime | None = None) -> dict:
+def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day", now: dt.datetime | None = None,
+               unit_ids: set[int] | None = None) -> dict:
     """Tickets created in [start, end): volume by period/channel/topic, SLA compliance,
-    first-response times; open and overdue now; bot vs officer answers per month; retraining list."""
+    first-response times; open and overdue now; bot vs officer answers per month; retraining list.
+    ``unit_ids``: only these units' tickets and conversations (None: all)."""
     now = now or utcnow()
+    in_units = () if unit_ids is None else (Ticket.unit_id.in_(sorted(unit_ids)),)
     rows = session.execute(
         select(Ticket.created_at, Ticket.channel, Ticket.topic, Ticket.due_at, Ticket.first_response_at, Ticket.status)
-        .where(Ticket.created_at >= start, Ticket.created_at < end)
+        .where(Ticket.created_at >= start, Ticket.created_at < end, *in_units)
     ).all()
     by_period: dict[str, Counter] = defaultdict(Counter)
     by_channel: Counter = Counter()
@@ -79,11 +82,11 @@ def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day"
             due += 1
             if first_response is not None and first_response <= due_at:
                 answered_in_time += 1
-    open_now = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES))) or 0
+    open_now = session.scalar(select(func.count()).select_from(Ticket).where(Ticket.status.in_(OPEN_STATUSES), *in_units)) or 0
     overdue_now = session.scalar(
-        select(func.count()).select_from(Ticket).where(Ticket.status.in_(("open", "assigned")), Ticket.due_at < now)
+        select(func.count()).select_from(Ticket).where(Ticket.status.in_(("open", "assigned")), Ticket.due_at < now, *in_units)
     ) or 0
-    answered = _answers_per_month(session, start, end)
+    answered = _answers_per_month(session, start, end, unit_ids)
     return {
         "from": start.isoformat(),
         "to": end.isoformat(),
@@ -102,31 +105,38 @@ def sla_report(session, start: dt.datetime, end: dt.datetime, grain: str = "day"
         "open_now": open_now,
         "overdue_now": overdue_now,
         "answered_per_month": answered,
-        "retraining_worklist": _unanswered_questions(session, start, end),
+        "retraining_worklist": _unanswered_questions(session, start, end, unit_ids=unit_ids),
     }
 
 
-def _answers_per_month(session, start, end) -> dict:
+def _in_units(stmt, unit_ids):
+    """Messages of these units' conversations only (None: all)."""
+    if unit_ids is None:
+        return stmt
+    return stmt.join(Conversation, Conversation.id == Message.conversation_id).where(Conversation.unit_id.in_(sorted(unit_ids)))
+
+
+def _answers_per_month(session, start, end, unit_ids=None) -> dict:
     """Worker questions answered by the bot (an FAQ answer) and replies written by officers, counted
     in SQL per Vietnam-time month."""
     out: dict[str, dict] = defaultdict(lambda: {"bot": 0, "officer": 0})
     month = local_month(session, Message.created_at)
-    rows = session.execute(
+    rows = session.execute(_in_units(
         select(month, Message.author, func.count())
         .where(or_(and_(Message.direction == "in", Message.action == "answer"), Message.author == "officer"),
                Message.created_at >= start, Message.created_at < end)
-        .group_by(month, Message.author)
+        .group_by(month, Message.author), unit_ids)
     ).all()
     for m, author, n in rows:  # the bot's answers are recorded on the worker's message
         out[m]["officer" if author == "officer" else "bot"] += n
     return dict(sorted(out.items()))
 
 
-def _unanswered_questions(session, start, end, limit: int = 20) -> list[dict]:
+def _unanswered_questions(session, start, end, limit: int = 20, unit_ids=None) -> list[dict]:
     """Questions the bot could not answer confidently (fallback or clarify), grouped loosely."""
-    texts = session.execute(
+    texts = session.execute(_in_units(
         select(Message.text).where(Message.direction == "in", Message.action.in_(("fallback", "clarify")),
-                                   Message.created_at >= start, Message.created_at < end).limit(20_000)
+                                   Message.created_at >= start, Message.created_at < end), unit_ids).limit(20_000)
     ).scalars()
     counts: Counter = Counter()
     examples: dict[str, str] = {}
