@@ -133,3 +133,19 @@ def test_a_ticket_is_not_assigned_to_an_officer_of_another_unit(two_units, chann
     auth.post(f"/dashboard/tickets/{two_units['may']}/assign", {"officer_id": q1_officer})
     with db.read() as s:
         assert s.scalar(select(Ticket.assignee_id).where(Ticket.code == two_units["may"])) == q1_officer
+
+
+def test_the_queue_shows_each_tickets_unit_and_filters_by_a_unit_and_its_sub_units(two_units, channel_app):
+    root = AuthActions(channel_app.test_client())
+    root.login("tinh@congdoan.vn")
+    ids = two_units["ids"]
+    page = root.client.get("/dashboard/?size=100").get_data(as_text=True)
+    assert "<th>Đơn vị</th>" in page and "<td>KCN</td>" in page and "<td>May</td>" in page
+    q1 = root.client.get(f"/dashboard/?size=100&unit={ids['Q1']}").get_data(as_text=True)
+    assert two_units["may"] in q1 and two_units["kcn"] not in q1 and two_units["root"] not in q1  # Q1 with its sub-unit
+    # The Q1 officer's filter offers only the units they may see; another unit's id shows nothing.
+    q1_officer = two_units["auth"].client
+    own = q1_officer.get("/dashboard/?size=100").get_data(as_text=True)
+    assert ">KCN</option>" not in own and ">May</option>" in own
+    other = q1_officer.get(f"/dashboard/?size=100&unit={ids['KCN']}").get_data(as_text=True)
+    assert two_units["kcn"] not in other and "Không có phiếu nào." in other
