@@ -90,6 +90,9 @@ SETTINGS: tuple[Setting, ...] = (
     Setting("ZALO_URL", "", "Zalo OA link, {zalo_url}"),
     # --- units of the federation (bot/units.py): pages and OAs of several units, their secrets encrypted
     Setting("SECRETS_KEY", "", "Fernet key encrypting the pages' and OAs' tokens in the database (`python -m bot units new-key`)", secret=True),
+    Setting("UNIT_CACHE_SECONDS", 10.0,
+            "Seconds a process keeps what each message looks up about units and pages (root, a page's unit and secrets, "
+            "placeholders); changes made in another process (the CLI) apply within this time (0: no cache)", float),
     Setting("ESCALATE_BEFORE_HOURS", 4.0, "An unanswered question moves to the parent unit this many hours before its deadline (0: never)", float),
     Setting("SECRETS_KEY_OLD", "", "Former SECRETS_KEY values (space-separated) still accepted for decryption during a key rotation", secret=True),
     # --- Facebook Messenger

@@ -72,6 +72,7 @@ class Runtime:
             self.dialogue = rasa_dialogue(self.db, self.engine, self.inbox, settings, self.http, **turn_options)
         else:
             self.dialogue = Dialogue(self.db, self.engine, self.inbox, **turn_options)
+        units.configure_cache(settings["UNIT_CACHE_SECONDS"])
         # Pages and OAs of the units (bot/unit_channels.py); wired in front of the senders by prepare().
         self.unit_channels = UnitChannels(self.db, settings, self.http, self.channels.senders)
         self.outbox = OutboxSender(self.db, self.channels.senders)

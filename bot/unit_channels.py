@@ -21,7 +21,7 @@ import logging
 import threading
 
 import httpx
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import units
 from .channels.base import ChannelSender, IncomingMessage, PermanentDeliveryError, SendContext, SendResult
@@ -98,19 +98,22 @@ class UnitChannels:
     # -- accounts ---------------------------------------------------------------------------------
     def has_accounts(self, channel: str) -> bool:
         with self.db.read() as session:
-            return session.scalar(select(func.count(UnitAccount.id)).where(UnitAccount.channel == channel)) > 0
+            return units.cache.get(session, ("has_accounts", channel), lambda: units.has_accounts(session, channel))
 
     def account(self, channel: str, external_id: str | None) -> Account | None:
         if not external_id:
             return None
         with self.db.read() as session:
-            row = units.find_account(session, channel, external_id)
-            if row is None:
-                return None
-            d = self.box.decrypt
-            return Account(row.id, row.channel, row.external_id, row.unit_id, row.active, row.app_id, d(row.page_access_token),
-                           d(row.app_secret), d(row.verify_token), d(row.oa_secret_key), d(row.access_token), d(row.refresh_token),
-                           row.updated_at)
+            return units.cache.get(session, ("account", channel, str(external_id)), lambda: self._load_account(session, channel, external_id))
+
+    def _load_account(self, session, channel: str, external_id: str) -> Account | None:
+        row = units.find_account(session, channel, external_id)
+        if row is None:
+            return None
+        d = self.box.decrypt
+        return Account(row.id, row.channel, row.external_id, row.unit_id, row.active, row.app_id, d(row.page_access_token),
+                       d(row.app_secret), d(row.verify_token), d(row.oa_secret_key), d(row.access_token), d(row.refresh_token),
+                       row.updated_at)
 
     def accounts(self, channel: str) -> list[Account]:
         with self.db.read() as session:

@@ -11,6 +11,10 @@ Errors are ``UnitError`` with a Vietnamese message.
 
 from __future__ import annotations
 
+import functools
+import threading
+import time
+
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -37,9 +41,64 @@ class UnitError(ValueError):
     """A refused change to the units; the message is Vietnamese for operators."""
 
 
+# --- a short cache of what every message looks up ------------------------------------------------
+
+
+class _ShortCache:
+    """What each message needs about units (the root's id, a page's unit, a unit's placeholders, a
+    page's decrypted account), kept ``seconds`` per process so the hot path costs no query. The
+    functions below that change units or accounts clear it; a change made by another process (the
+    CLI next to a running server) is seen within ``seconds`` (``UNIT_CACHE_SECONDS``; 0 turns it off)."""
+
+    def __init__(self, seconds: float = 10.0):
+        self.seconds = seconds
+        self._data: dict = {}
+        self._lock = threading.Lock()
+
+    def get(self, session: Session, key: tuple, load):
+        if self.seconds <= 0:
+            return load()
+        key = (str(session.get_bind().url), *key)
+        now = time.monotonic()
+        with self._lock:
+            hit = self._data.get(key)
+        if hit is not None and hit[0] > now:
+            return hit[1]
+        value = load()
+        with self._lock:
+            if len(self._data) > 10_000:
+                self._data.clear()
+            self._data[key] = (now + self.seconds, value)
+        return value
+
+    def clear(self) -> None:
+        with self._lock:
+            self._data.clear()
+
+
+cache = _ShortCache()
+
+
+def configure_cache(seconds: float) -> None:
+    cache.seconds = float(seconds)
+    cache.clear()
+
+
+def _clears_cache(fn):
+    @functools.wraps(fn)
+    def wrapper(*args, **kwargs):
+        try:
+            return fn(*args, **kwargs)
+        finally:
+            cache.clear()
+
+    return wrapper
+
+
 # --- the tree ------------------------------------------------------------------------------------
 
 
+@_clears_cache
 def root_unit(session: Session, settings=None) -> Unit:
     """The root unit, created from the ``ORG_*`` settings if the database has none yet."""
     root = session.scalars(select(Unit).where(Unit.is_root.is_(True))).first()
@@ -107,6 +166,7 @@ def _clean(value) -> str | None:
     return value or None
 
 
+@_clears_cache
 def create_unit(session: Session, name: str, short_name: str, parent_id: int | None = None, **contact) -> Unit:
     name, short_name = _clean(name), _clean(short_name)
     if not name or not short_name:
@@ -119,6 +179,7 @@ def create_unit(session: Session, name: str, short_name: str, parent_id: int | N
     return unit
 
 
+@_clears_cache
 def update_unit(session: Session, unit_id: int, **changes) -> Unit:
     """Change a unit's fields; ``parent_id`` moves it in the tree (a cycle is refused). An empty
     contact field ("") clears it: the unit then inherits its parent's."""
@@ -145,6 +206,7 @@ def update_unit(session: Session, unit_id: int, **changes) -> Unit:
     return unit
 
 
+@_clears_cache
 def delete_unit(session: Session, unit_id: int) -> None:
     unit = get_unit(session, unit_id)
     if unit.is_root:
@@ -173,17 +235,24 @@ def attach(session: Session, conv: Conversation, event, settings) -> None:
         conv.account_external_id = event.account_external_id
     unit_id = event.unit_id
     if unit_id is None and event.account_external_id:
-        account = find_account(session, event.channel, event.account_external_id)
-        unit_id = account.unit_id if account is not None else None
+        channel, external_id = event.channel, event.account_external_id
+        unit_id = cache.get(session, ("account_unit", channel, external_id),
+                            lambda: getattr(find_account(session, channel, external_id), "unit_id", None))
     if unit_id is not None:
         conv.unit_id = unit_id
     elif conv.unit_id is None:
-        conv.unit_id = root_unit(session, settings).id
+        conv.unit_id = cache.get(session, ("root",), lambda: root_unit(session, settings).id)
 
 
 def placeholders(session: Session, unit_id: int | None, settings) -> dict[str, str]:
     """The answer placeholders ({org_name}, {hotline}…) of a unit: its own fields, else its
     ancestors', else the ``ORG_*`` settings."""
+    if unit_id is None:
+        return settings.org_context()
+    return dict(cache.get(session, ("placeholders", unit_id), lambda: _placeholders(session, unit_id, settings)))
+
+
+def _placeholders(session: Session, unit_id: int, settings) -> dict[str, str]:
     context = settings.org_context()
     if unit_id is None:
         return context
@@ -265,6 +334,7 @@ def has_accounts(session: Session, channel: str) -> bool:
     return session.scalar(select(func.count(UnitAccount.id)).where(UnitAccount.channel == channel)) > 0
 
 
+@_clears_cache
 def add_account(session: Session, box: SecretBox, channel: str, external_id: str, unit_id: int, *, name: str | None = None,
                 app_id: str | None = None, public_replies: bool = True, **secrets) -> UnitAccount:
     if channel not in CHANNELS:
@@ -283,6 +353,7 @@ def add_account(session: Session, box: SecretBox, channel: str, external_id: str
     return account
 
 
+@_clears_cache
 def update_account(session: Session, box: SecretBox, account: UnitAccount, *, unit_id: int | None = None, name: str | None = None,
                    app_id: str | None = None, public_replies: bool | None = None, active: bool | None = None, **secrets) -> UnitAccount:
     if unit_id is not None:
@@ -322,6 +393,7 @@ def masked_secrets(box: SecretBox, account: UnitAccount) -> dict[str, str]:
     return {key: mask(box.decrypt(getattr(account, key))) for key in SECRET_FIELDS[account.channel]}
 
 
+@_clears_cache
 def rotate_secrets(session: Session, box: SecretBox) -> int:
     """Re-encrypt every stored secret with the current key; returns how many were rewritten."""
     count = 0

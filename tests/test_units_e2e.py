@@ -258,3 +258,36 @@ def test_comments_are_answered_through_the_page_they_were_left_on_and_its_public
         assert s.scalar(select(func.count()).select_from(InboxEvent).where(InboxEvent.sender_id == "c-x")) == 0
         units_of = {c.user_id: c.unit_id for c in s.scalars(select(Conversation))}
     assert units_of == {"c-q1": ids["LĐLĐ Quận 1"], "c-bd": ids["LĐLĐ KV Bình Dương"]}
+
+
+def test_unit_details_are_cached_briefly_and_a_change_through_the_cli_applies_at_once(make_app, channel_config, fake_graph, runner):
+    """What each message looks up about units is kept UNIT_CACHE_SECONDS: a change written behind
+    the server's back (another process) shows after that; one made through `units set` at once."""
+    import time
+
+    from sqlalchemy import update
+
+    app = make_app({**channel_config, "SECRETS_KEY": KEY, "UNIT_CACHE_SECONDS": 1.0})
+    env = {"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY}
+    assert runner.invoke(main, ["units", "add", "LĐLĐ Quận 3", "--short", "Q3", "--hotline", "028 1111 1111"], env=env).exit_code == 0
+    db = app.extensions["bot"].db
+    with db.read() as s:
+        q3 = s.scalars(select(Unit).where(Unit.short_name == "Q3")).one().id
+    result = runner.invoke(main, ["units", "account", "add", "messenger", "PAGE_Q3", "--unit", str(q3), "--secrets-stdin"],
+                           input="page_access_token=token-q3\n", env=env)
+    assert result.exit_code == 0, result.output
+    client = app.test_client()
+
+    def hotline_in_answer(mid):
+        fb_post(client, page_event("PAGE_Q3", f"psid-{mid}", mid, FAQ), secret=FB_SECRET)
+        drain(app)
+        return " ".join(body["message"]["text"] for _, body in graph_sends(fake_graph) if body["recipient"]["id"] == f"psid-{mid}")
+
+    assert "028 1111 1111" in hotline_in_answer("m1")
+    with db.session() as s:  # as another process would: no cache of this one is told
+        s.execute(update(Unit).where(Unit.id == q3).values(hotline="028 2222 2222"))
+    assert "028 1111 1111" in hotline_in_answer("m2")  # still the cached details
+    time.sleep(1.1)
+    assert "028 2222 2222" in hotline_in_answer("m3")
+    assert runner.invoke(main, ["units", "set", str(q3), "--hotline", "028 3333 3333"], env=env).exit_code == 0
+    assert "028 3333 3333" in hotline_in_answer("m4")  # through the units functions: at once
