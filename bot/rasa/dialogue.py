@@ -242,7 +242,8 @@ class RasaDialogue(Dialogue):
             ticket = ticket or tickets.open_ticket(session, conv, handoff, now, self.sla_hours)
             action = policy.ACTION_HANDOFF
             messages = [{"text": self.engine.responses.text(
-                "utter_handoff", ticket_code=ticket.code, sla_hours=self.sla_hours, due_at=format_local(_aware(ticket.due_at)))}]
+                "utter_handoff", ticket_code=ticket.code, sla_hours=self.sla_hours, due_at=format_local(_aware(ticket.due_at)),
+                **units.placeholders(session, conv.unit_id, self.engine.settings))}]
         elif event.kind == "attachment":
             action, messages = policy.ACTION_ATTACHMENT, [{"text": self.engine.responses.text("utter_attachment")}]
         else:
