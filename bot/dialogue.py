@@ -122,13 +122,9 @@ class Dialogue:
         if event.channel == comments.CHANNEL:  # a fanpage comment: its own replies (bot.comments)
             return comments.turn(self, session, event, early)
         now = self.clock()
-        conv = self._load_state(session, event, now)
-        if event.kind == "unfollow":
-            conv.followed = False
+        conv, incoming = self._open_turn(session, event, now)
+        if incoming is None:
             return Outcome(event.id)
-        incoming = Message(conversation_id=conv.id, direction="in", author="worker",
-                           text=event.text or _DESCRIPTIONS.get(event.kind, ""), created_at=now)
-        session.add(incoming)
         slots = dict(conv.slots or {})
         open_ticket = tickets.open_ticket_for(session, conv.id)
 
@@ -166,6 +162,18 @@ class Dialogue:
         return self._write_replies(session, event, conv, turn, now, ticket)
 
     # -- steps ------------------------------------------------------------------------------------
+    def _open_turn(self, session: Session, event: InboxEvent, now: dt.datetime) -> tuple[Conversation, Message | None]:
+        """The event's conversation (locked for this turn) and the worker's message in its
+        transcript; no message for an unfollow, which only marks the conversation."""
+        conv = self._load_state(session, event, now)
+        if event.kind == "unfollow":
+            conv.followed = False
+            return conv, None
+        incoming = Message(conversation_id=conv.id, direction="in", author="worker",
+                           text=event.text or _DESCRIPTIONS.get(event.kind, ""), created_at=now)
+        session.add(incoming)
+        return conv, incoming
+
     def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
         """The NLU of the event's text, before the write transaction (only an optimisation: the
         turn parses again if this failed or the input turned out to be a button)."""

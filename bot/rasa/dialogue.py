@@ -33,7 +33,7 @@ from ..dialogue import PRIVACY_NOTICE_SLOT, Dialogue, Outcome
 from ..engine import Turn
 from ..handoff import tickets
 from ..inbox import MAX_ATTEMPTS
-from ..storage.models import Conversation, InboxEvent, Message, utcnow
+from ..storage.models import Conversation, InboxEvent, utcnow
 from ..vntime import format_local
 
 logger = logging.getLogger(__name__)
@@ -41,7 +41,6 @@ logger = logging.getLogger(__name__)
 # Rasa's action (as our transcript names it) from the intent it recognised.
 _KINDS = {"nlu_fallback": policy.ACTION_HANDOFF, "request_human": policy.ACTION_HANDOFF, "complaint": policy.ACTION_HANDOFF,
           "ticket_status": policy.ACTION_STATUS, "out_of_scope": policy.ACTION_FALLBACK}
-_DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]"}
 
 
 class RasaUnavailable(RuntimeError):
@@ -219,13 +218,9 @@ class RasaDialogue(Dialogue):
 
     def _rasa_turn(self, session, event: InboxEvent, replies: list[dict] | None, latest: dict, unavailable: bool) -> Outcome:
         now = self.clock()
-        conv = self._load_state(session, event, now)
-        if event.kind == "unfollow":
-            conv.followed = False
+        conv, incoming = self._open_turn(session, event, now)
+        if incoming is None:
             return Outcome(event.id)
-        incoming = Message(conversation_id=conv.id, direction="in", author="worker",
-                           text=event.text or _DESCRIPTIONS.get(event.kind, ""), created_at=now)
-        session.add(incoming)
         slots = dict(conv.slots or {})
         ticket = tickets.open_ticket_for(session, conv.id)
         received = _aware(event.received_at) if event.received_at else now
