@@ -384,3 +384,15 @@ def admin(runner, channel_app):
 def ticket(channel_app):
     """The code of a ticket a worker opened on Messenger."""
     return open_ticket(channel_app)
+
+
+def cli_caller(runner, env: dict):
+    """``cli(*args, input=None) -> output``: runs ``python -m bot …`` in-process with ``env`` and
+    asserts it succeeded (the units tests set up their federation this way, as an admin would)."""
+
+    def cli(*args, input=None):
+        result = runner.invoke(cli_main, list(args), input=input, env=env)
+        assert result.exit_code == 0, result.output
+        return result.output
+
+    return cli

@@ -12,7 +12,7 @@ from bot.cli import main
 from bot.secretbox import SecretBox
 from bot.storage.models import Unit, UnitAccount
 
-from .conftest import PASSWORD, AuthActions, add_officer
+from .conftest import PASSWORD, AuthActions, add_officer, cli_caller
 
 KEY = Fernet.generate_key().decode()
 TOKEN = "EAAG-very-secret-page-token-7788"
@@ -23,10 +23,7 @@ def setup(make_app, channel_config, runner):
     app = make_app({**channel_config, "SECRETS_KEY": KEY})
     env = {"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY}
 
-    def cli(*args, input=None):
-        result = runner.invoke(main, list(args), input=input, env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
+    cli = cli_caller(runner, env)
 
     cli("units", "add", "LĐLĐ Quận 1", "--short", "Q1", "--hotline", "028 1111")
     db = app.extensions["bot"].db

@@ -15,7 +15,7 @@ from bot.cli import main
 from bot.secretbox import SecretBox
 from bot.storage.models import Conversation, InboxEvent, OutboxMessage, PlatformToken, Ticket, Unit, UnitAccount
 
-from .conftest import FB_SECRET, ZALO_APP_ID, fb_body, fb_post, fb_text, zalo_text
+from .conftest import FB_SECRET, ZALO_APP_ID, cli_caller, fb_body, fb_post, fb_text, zalo_text
 
 KEY = Fernet.generate_key().decode()
 FAQ = "/faq/cong_doan_gia_nhap_quyen_loi"  # its answer says "gọi {hotline} ({office_hours})"
@@ -26,10 +26,7 @@ def federation(make_app, channel_config, runner):
     app = make_app({**channel_config, "SECRETS_KEY": KEY})
     env = {"DATABASE_URL": channel_config["DATABASE_URL"], "SECRETS_KEY": KEY}
 
-    def cli(*args, input=None):
-        result = runner.invoke(main, list(args), input=input, env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
+    cli = cli_caller(runner, env)
 
     db = app.extensions["bot"].db
     cli("units", "add", "Liên đoàn Lao động Quận 1", "--short", "LĐLĐ Quận 1", "--hotline", "028 3829 1111")

@@ -14,7 +14,7 @@ from sqlalchemy import func, select
 from bot.cli import main
 from bot.storage.models import Ticket, TicketEvent, TicketNote, Unit
 
-from .conftest import PASSWORD, AuthActions, add_officer, open_ticket
+from .conftest import PASSWORD, AuthActions, add_officer, cli_caller, open_ticket
 
 
 @functools.lru_cache(maxsize=1)
@@ -41,10 +41,7 @@ def two_units(channel_app, runner):
     officer of Q1 (signed in, and with an API token) and an officer of the root."""
     env = {"DATABASE_URL": channel_app.extensions["bot"].settings["DATABASE_URL"]}
 
-    def cli(*args, input=None):
-        result = runner.invoke(main, list(args), input=input, env=env)
-        assert result.exit_code == 0, result.output
-        return result.output
+    cli = cli_caller(runner, env)
 
     cli("units", "add", "LĐLĐ Quận 1", "--short", "Q1")
     cli("units", "add", "Công đoàn KCN", "--short", "KCN")
