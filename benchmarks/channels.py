@@ -42,6 +42,27 @@ QUESTIONS = ["xin chào", "nghỉ phép năm được mấy ngày", "lương t�
              "tăng ca chủ nhật tính lương thế nào", "rut bhxh 1 lan duoc khong", "cảm ơn ad"]
 
 
+def wait_for_senders(database_url: str, count: int, timeout: float = 120.0) -> None:
+    """Until ``count`` processes have written their outbox heartbeat (a worker does so once its
+    model is loaded and its threads run), so messages are not sent to a process still starting."""
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    if conn.execute(text("SELECT count(*) FROM processes")).scalar() >= count:
+                        return
+            except Exception:  # noqa: BLE001 - the table appears with the server's migration
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{count} sending process(es) did not start within {timeout:.0f} s")
+    finally:
+        engine.dispose()
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rate", type=float, default=100.0)
@@ -98,7 +119,7 @@ def main() -> None:
             raise SystemExit("server did not become ready: " + server.stderr.read1().decode(errors="replace")[-2000:])
         workers = [subprocess.Popen([sys.executable, "-m", "bot", "worker"], cwd=ROOT, env=env, stdout=subprocess.DEVNULL,
                                     stderr=subprocess.DEVNULL) for _ in range(args.workers)]
-        time.sleep(3 if workers else 0)  # let the workers load the model
+        wait_for_senders(env["DATABASE_URL"], max(1, args.workers))  # model loaded, heartbeat written: startup CPU not counted
 
         total = int(args.rate * args.seconds)
         procs = [server, *workers]

@@ -32,6 +32,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import comments, policy, units
+from .channels.base import SendContext
 from .engine import Engine, Turn, Understanding
 from .handoff import tickets
 from .inbox import Inbox
@@ -61,6 +62,11 @@ class Outcome:
     action: str | None = None
     ticket_code: str | None = None
     duplicate: bool = False
+    # Outbox rows leased to this process in the turn (``bot.outbox.DirectDelivery``): (row, context).
+    leased: list = field(default_factory=list)
+    delivery: object = None  # the DirectDelivery that leased them
+    # Whether the turn left rows for the outbox dispatcher to claim (False: nothing, or all leased).
+    needs_dispatch: bool = True
 
 
 class Dialogue:
@@ -75,18 +81,23 @@ class Dialogue:
         self.max_message_chars = max_message_chars
         self.pull_channels = pull_channels  # replies fetched by the client (web widget, REST), not pushed
         self.clock = clock
+        # Set by the workers while this process has sending threads (``bot.outbox.DirectDelivery``).
+        self.delivery = None
 
     # -- public -----------------------------------------------------------------------------------
-    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> int:
+    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> tuple[int, bool]:
         """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
-        worker threads then never handle the same person's messages out of order)."""
-        done = 0
+        worker threads then never handle the same person's messages out of order). Returns how
+        many were processed and whether any left replies for the outbox dispatcher."""
+        done, dispatch = 0, False
         for event_id, sender, text in self.inbox.pending(limit):
             if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
                 continue
-            if self.process(event_id, text) is not None:
+            outcome = self.process(event_id, text)
+            if outcome is not None:
                 done += 1
-        return done
+                dispatch = dispatch or outcome.needs_dispatch
+        return done, dispatch
 
     def process(self, event_id: int, text: str | None = None) -> Outcome | None:
         """Process one inbox event (``text``: its text if the caller has read it already). Returns
@@ -101,13 +112,15 @@ class Dialogue:
                     return None
                 outcome = self._turn(session, event, early)
                 self.inbox.mark_done(event)
-                return outcome
         except DatabaseUnavailable:
             raise  # nothing was written; the event stays pending and the round is retried
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
             logger.exception("processing inbox event %s failed", event_id)
             self.inbox.record_failure(event_id, exc)
             raise
+        if outcome.leased:  # committed: this process's sending threads take them now
+            outcome.delivery.deliver([(row.id, row.channel, row.recipient_id, dict(row.body), ctx) for row, ctx in outcome.leased])
+        return outcome
 
     def outcome_for(self, event_id: int) -> Outcome:
         """Replies already produced for an event (a redelivered REST message gets the same answer)."""
@@ -140,7 +153,7 @@ class Dialogue:
         if decision.action == policy.ACTION_LISTEN:
             incoming.ticket_id = ticket.id
             tickets.worker_follow_up(session, ticket, now)
-            return Outcome(event.id, action=decision.kind, ticket_code=ticket.code)
+            return Outcome(event.id, action=decision.kind, ticket_code=ticket.code, needs_dispatch=False)
         ticket_slots = {}
         if decision.handoff:
             ticket = tickets.open_ticket(session, conv, self._handoff(event, slots, understood), now, self.sla_hours)
@@ -270,9 +283,20 @@ class Dialogue:
     def _write_replies(self, session: Session, event: InboxEvent, conv: Conversation, turn: Turn, now: dt.datetime,
                        ticket: Ticket | None) -> Outcome:
         outcome = Outcome(event.id, action=turn.decision.kind, ticket_code=ticket.code if ticket else None)
+        ctx = None
         pull = conv.channel in self.pull_channels
         clarify = turn.decision.action == policy.ACTION_CLARIFY
-        for i, m in enumerate(m for m in turn.messages if m.get("text")):
+        texts = [m for m in turn.messages if m.get("text")]
+        # Pulled replies are returned in the HTTP response itself: nothing left to push. Pushed ones
+        # go to this process's sending threads at once when it has them (DirectDelivery).
+        delivery = self.delivery if texts and not pull else None
+        lease = delivery.lease(session, conv.channel, conv.user_id, now) if delivery is not None else None
+        if lease is not None:
+            outcome.delivery = delivery
+            ctx = SendContext(last_user_message_at=conv.last_user_message_at, replies_since_user_message=conv.replies_since_user_message,
+                              author="bot", now=now, account=conv.account_external_id)
+        outcome.needs_dispatch = bool(texts) and not pull and lease is None
+        for i, m in enumerate(texts):
             reply = {"text": m["text"], "buttons": m.get("buttons") or []}
             if clarify:
                 reply["numbered_options"] = True  # Zalo shows the options as a numbered list
@@ -280,7 +304,7 @@ class Dialogue:
                           text=reply["text"], action=turn.decision.kind, created_at=now)
             session.add(msg)
             session.flush()
-            session.add(OutboxMessage(
+            row = OutboxMessage(
                 dedupe_key=f"in:{event.id}:{i}",
                 channel=conv.channel,
                 recipient_id=conv.user_id,
@@ -289,11 +313,12 @@ class Dialogue:
                 account_external_id=conv.account_external_id,
                 author="bot",
                 body=reply,
-                # Pulled replies are returned in the HTTP response itself: nothing left to push.
-                status="sent" if pull else "pending",
                 sent_at=now if pull else None,
-                next_attempt_at=now,
                 created_at=now,
-            ))
+                **(lease or {"status": "sent" if pull else "pending", "next_attempt_at": now}),
+            )
+            session.add(row)
+            if lease is not None:
+                outcome.leased.append((row, ctx))
             outcome.replies.append(reply)
         return outcome

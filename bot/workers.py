@@ -16,7 +16,7 @@ import threading
 import time
 
 from .dialogue import Dialogue
-from .outbox import OutboxSender, shard_of
+from .outbox import DirectDelivery, OutboxSender, shard_of
 from .storage import DatabaseUnavailable
 
 logger = logging.getLogger(__name__)
@@ -92,15 +92,15 @@ class Workers:
 
     # -- one round --------------------------------------------------------------------------------
     def run_inbox_once(self, shard: tuple[int, int] = (0, 1), limit: int = 100) -> int:
-        done = 0
+        done, dispatch = 0, True
         try:
             self.tick()
-            done = self.dialogue.process_pending(limit=limit, shard=shard)
+            done, dispatch = self.dialogue.process_pending(limit=limit, shard=shard)
         except DatabaseUnavailable as exc:  # one line, not a traceback a second while the database is away
             logger.warning("inbox round skipped: %s", exc)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
-        if done:
+        if done and dispatch:  # replies handed straight to this process's senders need no dispatcher
             self.notify_outbox()
         return done
 
@@ -186,7 +186,7 @@ class Workers:
             logger.exception("outbox round failed")
             return 0
         for row in claimed:
-            self._send_queues[shard_of(row[2], OUTBOX_THREADS)].put(row)
+            self._hand_over(row)
         return len(claimed) if len(claimed) == OUTBOX_CLAIM else 0  # a full batch: claim again at once
 
     def _send_loop(self, q: queue.Queue) -> None:
@@ -206,8 +206,13 @@ class Workers:
             if q.empty():
                 failed.clear()
 
+    def _hand_over(self, row: tuple) -> None:
+        self._send_queues[shard_of(row[2], OUTBOX_THREADS)].put(row)
+
     def _start_outbox_threads(self) -> None:
         self._send_queues = [queue.Queue() for _ in range(OUTBOX_THREADS)]
+        # Replies this process's turns write go to its sending threads directly (no claim query).
+        self.dialogue.delivery = DirectDelivery(self.outbox, self._hand_over)
         for k, q in enumerate(self._send_queues):
             thread = threading.Thread(target=self._send_loop, args=(q,), name=f"outbox-sender-{k}", daemon=True)
             thread.start()
@@ -229,6 +234,7 @@ class Workers:
     def stop(self, timeout: float = 5.0) -> None:
         """Stop the loops after the work in hand (SIGTERM drains), then hand back leased rows."""
         self._stop.set()
+        self.dialogue.delivery = None
         for event in (*self._inbox_wakes, *self._outbox_wakes):
             event.set()
         for thread in self._threads:
@@ -251,16 +257,17 @@ class Workers:
         self._sends_here = True
         try:
             while not stop.is_set():
+                woken = None
                 try:
-                    client.brpop([INBOX_KEY, OUTBOX_KEY], timeout=SWEEP_SECONDS)
+                    woken = client.brpop([INBOX_KEY, OUTBOX_KEY], timeout=SWEEP_SECONDS)
                 except Exception as exc:  # noqa: BLE001 - keep sweeping the database without Redis
                     logger.warning("Redis unavailable (%s); sweeping the database only", type(exc).__name__)
                     time.sleep(SWEEP_SECONDS)
-                for event in self._outbox_wakes:
-                    event.set()
-                while not stop.is_set() and self.run_inbox_once(limit=WORKER_BATCH):
+                if woken is None or woken[0] == OUTBOX_KEY.encode():  # (the dispatcher also sweeps on its own)
                     for event in self._outbox_wakes:
                         event.set()
+                while not stop.is_set() and self.run_inbox_once(limit=WORKER_BATCH):
+                    pass  # run_inbox_once wakes the dispatcher only for rows not handed over directly
                 self.run_maintenance_if_due()
         finally:
             self.stop()
