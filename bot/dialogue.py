@@ -27,6 +27,7 @@ import logging
 import re
 import zlib
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -69,6 +70,14 @@ class Outcome:
     needs_dispatch: bool = True
 
 
+class Round(NamedTuple):
+    """What one ``process_pending`` round did."""
+
+    done: int  # events processed
+    dispatch: bool  # some left replies for the outbox dispatcher (not handed to senders directly)
+    more: bool  # events were left for another round (the limit, or later messages of a sender just answered)
+
+
 class Dialogue:
     def __init__(self, db: Database, engine: Engine, inbox: Inbox | None = None, *, sla_hours: int = 24,
                  timeout_minutes: int = 60, max_message_chars: int = 4000, pull_channels: tuple[str, ...] = ("web",),
@@ -85,19 +94,19 @@ class Dialogue:
         self.delivery = None
 
     # -- public -----------------------------------------------------------------------------------
-    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> tuple[int, bool]:
+    def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> Round:
         """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
-        worker threads then never handle the same person's messages out of order). Returns how
-        many were processed and whether any left replies for the outbox dispatcher."""
+        worker threads then never handle the same person's messages out of order)."""
         done, dispatch = 0, False
-        for event_id, sender, text in self.inbox.pending(limit):
+        due, more = self.inbox.pending(limit)
+        for event_id, sender, text in due:
             if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
                 continue
             outcome = self.process(event_id, text)
             if outcome is not None:
                 done += 1
                 dispatch = dispatch or outcome.needs_dispatch
-        return done, dispatch
+        return Round(done, dispatch, more)
 
     def process(self, event_id: int, text: str | None = None) -> Outcome | None:
         """Process one inbox event (``text``: its text if the caller has read it already). Returns

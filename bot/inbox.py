@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -64,29 +64,26 @@ class Inbox:
             return session.scalar(select(InboxEvent.id).where(InboxEvent.channel == channel,
                                                               InboxEvent.platform_message_id == message_id))
 
-    def pending(self, limit: int = 100) -> list[tuple[int, str, str | None]]:
+    def pending(self, limit: int = 100) -> tuple[list[tuple[int, str, str | None]], bool]:
         """(id, sender, text) of events due for processing, oldest first (a read: no write lock; the
-        text lets the NLU run before the write transaction).
+        text lets the NLU run before the write transaction), and whether more are waiting behind them.
 
         Only a sender's oldest pending event is offered: one that is backing off after a failure
         holds back the same person's later messages, so they are never answered out of order."""
         now = self.clock()
         with self.db.read() as session:
-            rows = session.execute(
-                select(InboxEvent.id, InboxEvent.channel, InboxEvent.sender_id, InboxEvent.locked_until, InboxEvent.text)
-                .where(InboxEvent.status == "pending")
-                .order_by(InboxEvent.id)
-                .limit(limit * 2)
-            ).all()
+            rows = session.execute(_PENDING, {"n": limit * 2}).all()
         due, seen = [], set()
+        held = False
         for event_id, channel, sender, locked_until, text in rows:
             key = (channel, sender)
             if key in seen:
+                held = True
                 continue
             seen.add(key)
             if locked_until is None or _aware(locked_until) <= now:
                 due.append((event_id, sender, text))
-        return due[:limit]
+        return due[:limit], held or len(due) > limit or len(rows) == limit * 2
 
     def pending_text(self, event_id: int) -> str | None:
         """The text of a pending event, read outside any write transaction (to run the NLU early)."""
@@ -121,6 +118,11 @@ class Inbox:
                     event.locked_until = self.clock() + dt.timedelta(seconds=2 ** event.attempts)
         except Exception:  # noqa: BLE001 - the database itself may be down; the row stays pending
             logger.exception("could not record failure of inbox event %s", event_id)
+
+
+_EVENT = InboxEvent.__table__.c
+_PENDING = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id, _EVENT.locked_until, _EVENT.text)
+            .where(_EVENT.status == "pending").order_by(_EVENT.id).limit(bindparam("n")))
 
 
 def _aware(value: dt.datetime) -> dt.datetime:

@@ -44,6 +44,20 @@ HELD_BACK = dt.timedelta(seconds=1)
 SETTLE_PATIENCE = 120.0  # seconds a sending thread waits for the database to record a reply it sent
 
 
+_ROW = OutboxMessage.__table__.c
+_LEASED_HERE = and_(_ROW.id == bindparam("row_id"), _ROW.lease_owner == bindparam("owner"))
+_SENT = (update(OutboxMessage.__table__).where(_LEASED_HERE)
+         .values(status="sent", sent_at=bindparam("now"), attempts=_ROW.attempts + 1, lease_owner=None,
+                 platform_message_id=bindparam("platform_id"), last_error=None))
+_HOLD = update(OutboxMessage.__table__).where(_LEASED_HERE).values(status="pending", lease_owner=None, next_attempt_at=bindparam("retry_at"))
+_ATTEMPTS = select(_ROW.attempts).where(_ROW.id == bindparam("row_id"))
+_CONV = Conversation.__table__.c
+# One more reply since the worker's last message (the platforms' window rules count them).
+_COUNT_REPLY = (update(Conversation.__table__)
+                .where(_CONV.id == select(_ROW.conversation_id).where(_ROW.id == bindparam("row_id")).scalar_subquery())
+                .values(replies_since_user_message=_CONV.replies_since_user_message + 1))
+
+
 def backoff(attempts: int) -> dt.timedelta:
     """Wait before try ``attempts + 1``: 0.5 s, 1 s, 2 s, 4 s… A reply held up holds up the
     person's later replies too (order), so the first retries come quickly."""
@@ -257,25 +271,24 @@ class OutboxSender:
                 if (channel, recipient) in first and min_id < first[(channel, recipient)]}
 
     def _settle(self, row_id: int, outcome) -> int:
-        """Record one send result at once, in its own short transaction; 1 if the row is settled."""
+        """Record one send result at once, in its own short transaction; 1 if the row is settled.
+        (Prebuilt Core statements: this runs once per reply.)"""
         now = self.clock()
-        row = OutboxMessage.__table__.c
-        stmt = update(OutboxMessage).where(row.id == row_id, row.lease_owner == self.owner)
+        key = {"row_id": row_id, "owner": self.owner}
         with self.db.session() as session:
+            conn = session.connection()
             if outcome is None:  # held back behind a failed reply to the same person
-                session.execute(stmt.values(status="pending", lease_owner=None, next_attempt_at=now + HELD_BACK))
+                conn.execute(_HOLD, {**key, "retry_at": now + HELD_BACK})
                 return 0
             if not isinstance(outcome, DeliveryError):
-                done = session.execute(stmt.values(status="sent", sent_at=now, attempts=row.attempts + 1, lease_owner=None,
-                                                   platform_message_id=outcome.platform_message_id, last_error=None)).rowcount
-                if done and getattr(outcome, "comment_reply", None):
-                    comments.after_settle(session, row_id, outcome, "sent", now)
-                c = Conversation.__table__.c
-                session.execute(update(Conversation).where(c.id == select(row.conversation_id).where(row.id == row_id).scalar_subquery())
-                                .values(replies_since_user_message=c.replies_since_user_message + 1))
+                done = conn.execute(_SENT, {**key, "now": now, "platform_id": outcome.platform_message_id}).rowcount
+                if done:
+                    conn.execute(_COUNT_REPLY, {"row_id": row_id})
+                    if getattr(outcome, "comment_reply", None):
+                        comments.after_settle(session, row_id, outcome, "sent", now)
                 return 1
             error = outcome.reason + (f" ({outcome.detail})" if outcome.detail else "")
-            attempts = (session.scalar(select(row.attempts).where(row.id == row_id)) or 0) + 1
+            attempts = (conn.execute(_ATTEMPTS, {"row_id": row_id}).scalar() or 0) + 1
             settled = 0
             if isinstance(outcome, WindowClosedError):
                 values = {"status": "refused"}
@@ -288,7 +301,8 @@ class OutboxSender:
                 values = {"status": "failed"}
                 logger.error("outbox %s failed: %s", row_id, outcome.detail or outcome.reason)
                 settled = 1
-            done = session.execute(stmt.values(attempts=attempts, last_error=error, lease_owner=None, **values)).rowcount
+            stmt = update(OutboxMessage.__table__).where(_ROW.id == row_id, _ROW.lease_owner == self.owner)
+            done = conn.execute(stmt.values(attempts=attempts, last_error=error, lease_owner=None, **values)).rowcount
             if done and settled and getattr(outcome, "comment_reply", None):
                 comments.after_settle(session, row_id, outcome, values["status"], now)
             return settled
@@ -325,7 +339,6 @@ class DirectDelivery:
             self.hand_over(row)
 
 
-_ROW = OutboxMessage.__table__.c
 # An older reply to this person that has not gone out yet (few rows: in flight only).
 _PERSON_WAITING = (select(_ROW.id).where(_ROW.status.in_(("pending", "sending")), _ROW.channel == bindparam("channel"),
                                          _ROW.recipient_id == bindparam("recipient")).limit(1))

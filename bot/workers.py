@@ -15,7 +15,7 @@ import queue
 import threading
 import time
 
-from .dialogue import Dialogue
+from .dialogue import Dialogue, Round
 from .outbox import DirectDelivery, OutboxSender, shard_of
 from .storage import DatabaseUnavailable
 
@@ -92,17 +92,21 @@ class Workers:
 
     # -- one round --------------------------------------------------------------------------------
     def run_inbox_once(self, shard: tuple[int, int] = (0, 1), limit: int = 100) -> int:
-        done, dispatch = 0, True
+        """One round; returns how many events it processed."""
+        return self._inbox_round(shard, limit).done
+
+    def _inbox_round(self, shard: tuple[int, int] = (0, 1), limit: int = 100) -> Round:
+        done, dispatch, more = 0, True, False
         try:
             self.tick()
-            done, dispatch = self.dialogue.process_pending(limit=limit, shard=shard)
+            done, dispatch, more = self.dialogue.process_pending(limit=limit, shard=shard)
         except DatabaseUnavailable as exc:  # one line, not a traceback a second while the database is away
             logger.warning("inbox round skipped: %s", exc)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
         if done and dispatch:  # replies handed straight to this process's senders need no dispatcher
             self.notify_outbox()
-        return done
+        return Round(done, dispatch, more)
 
     def run_outbox_once(self, shard: tuple[int, int] = (0, 1)) -> int:
         try:
@@ -266,8 +270,11 @@ class Workers:
                 if woken is None or woken[0] == OUTBOX_KEY.encode():  # (the dispatcher also sweeps on its own)
                     for event in self._outbox_wakes:
                         event.set()
-                while not stop.is_set() and self.run_inbox_once(limit=WORKER_BATCH):
-                    pass  # run_inbox_once wakes the dispatcher only for rows not handed over directly
+                # Another round at once only if this one left events behind; new ones bring their own wake-up.
+                while not stop.is_set():
+                    done, _, more = self._inbox_round(limit=WORKER_BATCH)
+                    if not (done and more):
+                        break
                 self.run_maintenance_if_due()
         finally:
             self.stop()
