@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadtools import cpu_seconds, pct  # noqa: E402
+from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, processes_cpu_seconds  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
@@ -124,6 +124,7 @@ def main() -> None:
         total = int(args.rate * args.seconds)
         procs = [server, *workers]
         cpu_start = {p.pid: cpu_seconds(p.pid) for p in procs}
+        others_start = (machine_busy_seconds(), processes_cpu_seconds("postgres"), cpu_seconds(os.getpid()), time.monotonic())
         sent_at: dict[str, float] = {}
         acks: list[float] = []
         errors = 0
@@ -171,6 +172,8 @@ def main() -> None:
         while time.monotonic() < wait_until and len(received) < total - errors:
             time.sleep(0.2)
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
+        machine, postgres, harness, wall = (machine_busy_seconds() - others_start[0], processes_cpu_seconds("postgres") - others_start[1],
+                                            cpu_seconds(os.getpid()) - others_start[2], time.monotonic() - others_start[3])
         for spy in spies:
             spy.wait(30)
         e2e = [(received[p][0] - sent_at[p]) * 1000 for p in received if p in sent_at]
@@ -186,6 +189,9 @@ def main() -> None:
         print(f"CPU per message (process user+system time over the run / messages): server {1000 * cpu[server.pid] / handled:.1f} ms"
               + "".join(f", worker {i + 1} {1000 * cpu[w.pid] / handled:.1f} ms" for i, w in enumerate(workers))
               + f"; total {1000 * sum(cpu.values()) / handled:.1f} ms (the database server's own CPU not counted)")
+        print(f"the rest of the machine per message: PostgreSQL {1000 * postgres / handled:.1f} ms, this benchmark "
+              f"(client + fake Graph API) {1000 * harness / handled:.1f} ms; all cores busy {100 * machine / wall / (os.cpu_count() or 1):.0f} % "
+              f"of {os.cpu_count()} over {wall:.0f} s")
         print(f"mode: {'WORKER_MODE=redis with ' + str(args.workers) + ' worker process(es)' if args.workers else 'worker threads in the server'}, "
               f"database {env['DATABASE_URL'].split('://')[0]}")
     finally:

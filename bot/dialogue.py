@@ -17,7 +17,9 @@
 Conversation state, transcript, ticket changes, outbox rows and the inbox row's status commit
 together or not at all. A crash at any point leaves the event pending, and processing it again
 cannot duplicate replies: outbox rows are unique per (event, reply index). The NLU runs before the
-transaction (``_parse_early``), so the write lock is held only for the bookkeeping.
+transaction on SQLite (``_parse_early``), so its database-wide write lock is held only for the
+bookkeeping; on PostgreSQL the turn parses after the claim (row locks: no worker parses an event
+another one took).
 """
 
 from __future__ import annotations
@@ -50,6 +52,7 @@ PERSISTENT_SLOTS = ("last_faq_id", "clarify_options", "last_question", "form")
 _PRIVACY_WORDS = re.compile(r"^\s*(xóa|xoá|xoa) (dữ liệu|du lieu)( của (tôi|em|mình|toi|minh))?\s*[.!]*\s*$", re.IGNORECASE)
 # Set on a conversation created by the current event: its replies start with the privacy notice.
 PRIVACY_NOTICE_SLOT = "privacy_notice_due"
+NEW_CONVERSATION = "new_conversation"  # session.info key: the id of a conversation this transaction created
 # What the transcript shows for events without text.
 _DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]", "unfollow": "[bỏ quan tâm OA]"}
 
@@ -92,6 +95,7 @@ class Dialogue:
         self.clock = clock
         # Set by the workers while this process has sending threads (``bot.outbox.DirectDelivery``).
         self.delivery = None
+        self._new_conversation = None
 
     # -- public -----------------------------------------------------------------------------------
     def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> Round:
@@ -111,7 +115,9 @@ class Dialogue:
     def process(self, event_id: int, text: str | None = None) -> Outcome | None:
         """Process one inbox event (``text``: its text if the caller has read it already). Returns
         None if it was already done or is being processed."""
-        early = self._parse_early(event_id, text)
+        # On SQLite the write lock is the whole database's: understand first. On PostgreSQL the locks
+        # are per row, and parsing after the claim never parses an event another worker took.
+        early = self._parse_early(event_id, text) if self._parse_before_claim() else None
         try:
             # No autoflush: the turn's changes go to the database in one flush (before the replies'
             # rows) and at commit, not piecemeal before every query.
@@ -120,7 +126,7 @@ class Dialogue:
                 if event is None:
                     return None
                 outcome = self._turn(session, event, early)
-                self.inbox.mark_done(event)
+                self.inbox.mark_done(session, event)
         except DatabaseUnavailable:
             raise  # nothing was written; the event stays pending and the round is retried
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
@@ -148,7 +154,7 @@ class Dialogue:
         if incoming is None:
             return Outcome(event.id)
         slots = dict(conv.slots or {})
-        open_ticket = tickets.open_ticket_for(session, conv.id)
+        open_ticket = tickets.open_ticket_for(session, conv.id) if not self._is_new(session, conv) else None
 
         text = self._choose_input(event, slots)
         # Following the OA again is no message for the officer: it is greeted even with a ticket open.
@@ -184,6 +190,11 @@ class Dialogue:
         return self._write_replies(session, event, conv, turn, now, ticket)
 
     # -- steps ------------------------------------------------------------------------------------
+    @staticmethod
+    def _is_new(session: Session, conv: Conversation) -> bool:
+        """Whether this turn's transaction created the conversation."""
+        return session.info.get(NEW_CONVERSATION) == conv.id
+
     def _open_turn(self, session: Session, event: InboxEvent, now: dt.datetime) -> tuple[Conversation, Message | None]:
         """The event's conversation (locked for this turn) and the worker's message in its
         transcript; no message for an unfollow, which only marks the conversation."""
@@ -195,6 +206,9 @@ class Dialogue:
                            text=event.text or _DESCRIPTIONS.get(event.kind, ""), created_at=now)
         session.add(incoming)
         return conv, incoming
+
+    def _parse_before_claim(self) -> bool:
+        return self.db.is_sqlite
 
     def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
         """The NLU of the event's text, before the write transaction (only an optimisation: the
@@ -209,18 +223,19 @@ class Dialogue:
         return None
 
     def _load_state(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
-        created = session.execute(self.db.insert_ignoring(
-            Conversation,
-            {"channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
-             "followed": True, "created_at": now},
-            ["channel", "user_id"],
-        ).returning(Conversation.id)).first()  # a row only if this event created the conversation
+        if self._new_conversation is None:  # built once: this runs for every message
+            self._new_conversation = self.db.insert_ignoring(Conversation.__table__, None, ["channel", "user_id"]).returning(
+                Conversation.__table__.c.id)
+        created = session.connection().execute(self._new_conversation, {
+            "channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
+            "followed": True, "created_at": now}).first()  # a row only if this event created the conversation
         stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
         if self.db.dialect == "postgresql":
             stmt = stmt.with_for_update()  # one event per conversation at a time
         conv = session.scalars(stmt).one()
         if created is not None:  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
             conv.slots = {PRIVACY_NOTICE_SLOT: True}
+            session.info[NEW_CONVERSATION] = conv.id  # nothing to look up for it: no ticket, no reply waiting
         if event.display_name:
             conv.display_name = event.display_name
         units.attach(session, conv, event, self.engine.settings)
@@ -299,7 +314,8 @@ class Dialogue:
         # Pulled replies are returned in the HTTP response itself: nothing left to push. Pushed ones
         # go to this process's sending threads at once when it has them (DirectDelivery).
         delivery = self.delivery if texts and not pull else None
-        lease = delivery.lease(session, conv.channel, conv.user_id, now) if delivery is not None else None
+        lease = (delivery.lease(session, conv.channel, conv.user_id, now, first=self._is_new(session, conv))
+                 if delivery is not None else None)
         if lease is not None:
             outcome.delivery = delivery
             ctx = SendContext(last_user_message_at=conv.last_user_message_at, replies_since_user_message=conv.replies_since_user_message,
@@ -311,14 +327,12 @@ class Dialogue:
                 reply["numbered_options"] = True  # Zalo shows the options as a numbered list
             msg = Message(conversation_id=conv.id, ticket_id=ticket.id if ticket else None, direction="out", author="bot",
                           text=reply["text"], action=turn.decision.kind, created_at=now)
-            session.add(msg)
-            session.flush()
             row = OutboxMessage(
                 dedupe_key=f"in:{event.id}:{i}",
                 channel=conv.channel,
                 recipient_id=conv.user_id,
                 conversation_id=conv.id,
-                message_id=msg.id,
+                message=msg,  # one flush at commit writes both (and the turn's other changes)
                 account_external_id=conv.account_external_id,
                 author="bot",
                 body=reply,
@@ -326,6 +340,7 @@ class Dialogue:
                 created_at=now,
                 **(lease or {"status": "sent" if pull else "pending", "next_attempt_at": now}),
             )
+            session.add(msg)
             session.add(row)
             if lease is not None:
                 outcome.leased.append((row, ctx))

@@ -12,7 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -29,6 +29,9 @@ class Inbox:
     def __init__(self, db: Database, clock=utcnow):
         self.db = db
         self.clock = clock
+        # Built once (a Core statement: this runs for every webhook); a redelivery inserts nothing.
+        self._claim_pg = _CLAIM.with_for_update(skip_locked=True)  # two workers never hold the same row
+        self._insert = db.insert_ignoring(InboxEvent.__table__, None, ["channel", "platform_message_id"]).returning(_EVENT.id)
 
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
         """Store messages; returns the ids of the NEW rows (redeliveries are skipped).
@@ -41,15 +44,16 @@ class Inbox:
             return []
         now = self.clock()
         ids = []
+        stmt = self._insert
         with self.db.session() as session:
+            conn = session.connection()
             for m in messages:
-                stmt = self.db.insert_ignoring(InboxEvent, _row(m, now), ["channel", "platform_message_id"])
                 try:
                     if len(messages) == 1:  # nothing else to keep: no savepoint (two round trips fewer)
-                        row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                        row_id = conn.execute(stmt, _row(m, now)).scalar()
                     else:
-                        with session.begin_nested():
-                            row_id = session.execute(stmt.returning(InboxEvent.id)).scalar()
+                        with conn.begin_nested():
+                            row_id = conn.execute(stmt, _row(m, now)).scalar()
                 except (DataError, IntegrityError) as exc:
                     if len(messages) == 1:
                         session.rollback()
@@ -90,18 +94,14 @@ class Inbox:
         with self.db.read() as session:
             return session.scalar(select(InboxEvent.text).where(InboxEvent.id == event_id, InboxEvent.status == "pending"))
 
-    def claim(self, session: Session, event_id: int) -> InboxEvent | None:
-        """The pending row, locked for this transaction; None if done or held by another worker."""
-        stmt = select(InboxEvent).where(InboxEvent.id == event_id, InboxEvent.status == "pending")
-        if self.db.dialect == "postgresql":
-            stmt = stmt.with_for_update(skip_locked=True)
-        return session.scalars(stmt).first()
+    def claim(self, session: Session, event_id: int):
+        """The pending row (a read-only row, locked for this transaction); None if done or held by
+        another worker."""
+        stmt = self._claim_pg if self.db.dialect == "postgresql" else _CLAIM
+        return session.connection().execute(stmt, {"event_id": event_id}).first()
 
-    def mark_done(self, event: InboxEvent) -> None:
-        event.status = "done"
-        event.processed_at = self.clock()
-        event.attempts += 1
-        event.error = None
+    def mark_done(self, session: Session, event) -> None:
+        session.connection().execute(_DONE, {"event_id": event.id, "now": self.clock()})
 
     def record_failure(self, event_id: int, exc: Exception) -> None:
         """Count a failed attempt in its own transaction (the failed one was rolled back)."""
@@ -121,6 +121,9 @@ class Inbox:
 
 
 _EVENT = InboxEvent.__table__.c
+_CLAIM = select(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"), _EVENT.status == "pending")
+_DONE = (update(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"))
+         .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
 _PENDING = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id, _EVENT.locked_until, _EVENT.text)
             .where(_EVENT.status == "pending").order_by(_EVENT.id).limit(bindparam("n")))
 

@@ -322,13 +322,13 @@ class DirectDelivery:
         self.outbox = outbox
         self.hand_over = hand_over
 
-    def lease(self, session, channel: str, recipient: str, now: dt.datetime) -> dict | None:
-        """Column values leasing new rows to this process, or None (write them ``pending``)."""
+    def lease(self, session, channel: str, recipient: str, now: dt.datetime, first: bool = False) -> dict | None:
+        """Column values leasing new rows to this process, or None (write them ``pending``);
+        ``first``: the first replies to a conversation created in this transaction (none older)."""
         outbox = self.outbox
         if channel not in outbox.senders or not outbox.beating():
             return None
-        waiting = session.execute(_PERSON_WAITING, {"channel": channel, "recipient": recipient}).first()
-        if waiting is not None:
+        if not first and session.connection().execute(_PERSON_WAITING, {"channel": channel, "recipient": recipient}).first() is not None:
             return None
         return {"status": "sending", "lease_owner": outbox.owner, "next_attempt_at": now + LEASE}
 

@@ -250,6 +250,13 @@ class Workers:
             except Exception:  # noqa: BLE001 - the database may be gone; the heartbeat then goes stale
                 logger.warning("could not hand back leased replies at stop")
 
+    @staticmethod
+    def _take_wakes(client, count: int) -> None:
+        try:
+            client.rpop(INBOX_KEY, count)
+        except Exception:  # noqa: BLE001 - extra wake-ups only cost an empty round each
+            pass
+
     def run_forever(self, stop: threading.Event | None = None) -> None:
         """The ``python -m bot worker`` loop for WORKER_MODE=redis."""
         stop = stop or self._stop
@@ -270,6 +277,8 @@ class Workers:
                 if woken is None or woken[0] == OUTBOX_KEY.encode():  # (the dispatcher also sweeps on its own)
                     for event in self._outbox_wakes:
                         event.set()
+                else:  # one wake-up per message: a round takes up to WORKER_BATCH, so it answers as many wake-ups
+                    self._take_wakes(client, WORKER_BATCH - 1)
                 # Another round at once only if this one left events behind; new ones bring their own wake-up.
                 while not stop.is_set():
                     done, _, more = self._inbox_round(limit=WORKER_BATCH)

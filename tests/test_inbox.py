@@ -69,7 +69,7 @@ def test_claim_then_done_removes_from_pending(inbox, db, clock):
     with db.session() as session:
         event = inbox.claim(session, event_id)
         assert event is not None and event.text == "xin chào"
-        inbox.mark_done(event)
+        inbox.mark_done(session, event)
     assert inbox.pending()[0] == []
     assert inbox.pending_text(event_id) is None
     with db.session() as session:
@@ -99,7 +99,7 @@ def test_failure_backs_off_then_gives_up(inbox, db, clock):
 def test_failure_of_a_done_event_changes_nothing(inbox, db):
     [event_id] = inbox.accept([msg("d1")])
     with db.session() as session:
-        inbox.mark_done(inbox.claim(session, event_id))
+        inbox.mark_done(session, inbox.claim(session, event_id))
     inbox.record_failure(event_id, ValueError("late"))
     with db.read() as session:
         row = session.get(InboxEvent, event_id)

@@ -15,7 +15,7 @@ import re
 import secrets
 from dataclasses import dataclass
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ..storage.models import Conversation, Message, Officer, Ticket, TicketEvent, TicketNote, utcnow
@@ -121,9 +121,14 @@ def slots_for(ticket: Ticket) -> dict:
 
 
 def open_ticket_for(session: Session, conversation_id: int) -> Ticket | None:
-    return session.scalars(
-        select(Ticket).where(Ticket.conversation_id == conversation_id, Ticket.status.in_(OPEN_STATUSES)).order_by(Ticket.id.desc()).limit(1)
-    ).first()
+    # Asked on every message, and usually there is none: a plain id lookup first, the object only if one exists.
+    ticket_id = session.connection().execute(_OPEN_TICKET_ID, {"conversation_id": conversation_id}).scalar()
+    return session.get(Ticket, ticket_id) if ticket_id is not None else None
+
+
+_T = Ticket.__table__.c
+_OPEN_TICKET_ID = (select(_T.id).where(_T.conversation_id == bindparam("conversation_id"), _T.status.in_(OPEN_STATUSES))
+                   .order_by(_T.id.desc()).limit(1))
 
 
 def latest_ticket_for(session: Session, conversation_id: int) -> Ticket | None:

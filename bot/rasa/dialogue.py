@@ -163,7 +163,7 @@ class RasaDialogue(Dialogue):
                 if event is None:
                     return None
                 outcome = self._rasa_turn(session, event, replies, latest, unavailable)
-                self.inbox.mark_done(event)
+                self.inbox.mark_done(session, event)
                 return outcome
         except Exception as exc:
             logger.exception("processing inbox event %s failed", event_id)
@@ -171,6 +171,9 @@ class RasaDialogue(Dialogue):
             raise
 
     # -- steps ------------------------------------------------------------------------------------
+    def _parse_before_claim(self) -> bool:
+        return True  # an HTTP call to Rasa: never inside the write transaction
+
     def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
         """Rasa's understanding of a comment (``POST /model/parse``) in our parse format. Rasa down:
         the event is retried like a message; on its last attempt our own model decides."""

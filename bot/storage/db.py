@@ -103,13 +103,14 @@ class Database:
     def dialect(self) -> str:
         return self.engine.dialect.name
 
-    def insert_ignoring(self, model, values: dict, unique: list[str]):
+    def insert_ignoring(self, model, values: dict | None, unique: list[str]):
         """INSERT … ON CONFLICT (unique) DO NOTHING for this backend (SQLite or PostgreSQL)."""
         from sqlalchemy.dialects.postgresql import insert as pg_insert
         from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
         insert = pg_insert if self.dialect == "postgresql" else sqlite_insert
-        return insert(model).values(**values).on_conflict_do_nothing(index_elements=unique)
+        stmt = insert(model) if values is None else insert(model).values(**values)  # None: values given at execution
+        return stmt.on_conflict_do_nothing(index_elements=unique)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -158,6 +158,9 @@ class OutboxMessage(Base):
     # The page/OA the reply goes out through (``unit_accounts.external_id``); NULL: the global settings.
     account_external_id: Mapped[str | None] = mapped_column(String(200))
 
+    # The transcript line of this reply: set with the object, both rows go in one flush, in order.
+    message: Mapped[Message | None] = relationship(lazy="raise_on_sql")
+
 
 class Officer(Base):
     __tablename__ = "officers"
