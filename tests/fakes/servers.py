@@ -45,6 +45,8 @@ class FakeServer:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as the real platform APIs (the client reuses connections)
+
             def log_message(self, *args):  # keep test output quiet
                 pass
 
