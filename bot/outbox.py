@@ -12,6 +12,10 @@ Every sending process keeps a heartbeat row in ``processes``. Rows leased by a p
 at once by the next process that looks, not after the lease; the lease (``LEASE``) remains the
 backstop. Replies to one recipient go out in order (a failed row holds back the later ones), and
 sending threads are sharded by recipient: a platform call that hangs holds up one shard, not all.
+
+A process that sends does not claim the replies its own turns write: ``DirectDelivery`` leases
+them in the turn's transaction and hands them to the sending threads after the commit. The
+dispatcher's claim remains for everything else (retries, officer replies, rows of stopped processes).
 """
 
 from __future__ import annotations
