@@ -57,6 +57,13 @@ NEW_CONVERSATION = "new_conversation"  # session.info key: the id of a conversat
 _DESCRIPTIONS = {"attachment": "[tệp đính kèm]", "follow": "[quan tâm OA]", "unfollow": "[bỏ quan tâm OA]"}
 
 
+def _same_instant(a: dt.datetime | None, b: dt.datetime) -> bool:
+    def utc(x: dt.datetime) -> dt.datetime:  # naive UTC (SQLite gives naive values back)
+        return x.astimezone(dt.timezone.utc).replace(tzinfo=None) if x.tzinfo else x
+
+    return a is not None and utc(a) == utc(b)
+
+
 @dataclass
 class Outcome:
     """What processing one event did (for the REST channel's synchronous answer and for tests)."""
@@ -95,7 +102,7 @@ class Dialogue:
         self.clock = clock
         # Set by the workers while this process has sending threads (``bot.outbox.DirectDelivery``).
         self.delivery = None
-        self._new_conversation = None
+        self._upsert_conversation = None
 
     # -- public -----------------------------------------------------------------------------------
     def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> Round:
@@ -223,17 +230,14 @@ class Dialogue:
         return None
 
     def _load_state(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
-        if self._new_conversation is None:  # built once: this runs for every message
-            self._new_conversation = self.db.insert_ignoring(Conversation.__table__, None, ["channel", "user_id"]).returning(
-                Conversation.__table__.c.id)
-        created = session.connection().execute(self._new_conversation, {
+        if self._upsert_conversation is None:  # built once: this runs for every message
+            self._upsert_conversation = self._conversation_upsert()
+        # One statement finds or creates the conversation and locks its row for this turn (one event
+        # per conversation at a time); it was created now if it carries this turn's timestamp.
+        conv = session.scalars(self._upsert_conversation, [{
             "channel": event.channel, "user_id": event.sender_id, "slots": {}, "replies_since_user_message": 0,
-            "followed": True, "created_at": now}).first()  # a row only if this event created the conversation
-        stmt = select(Conversation).where(Conversation.channel == event.channel, Conversation.user_id == event.sender_id)
-        if self.db.dialect == "postgresql":
-            stmt = stmt.with_for_update()  # one event per conversation at a time
-        conv = session.scalars(stmt).one()
-        if created is not None:  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
+            "followed": True, "created_at": now}]).one()
+        if _same_instant(conv.created_at, now):  # privacy notice (Luật BVDLCN 2025): due before the first replies of a new conversation
             conv.slots = {PRIVACY_NOTICE_SLOT: True}
             session.info[NEW_CONVERSATION] = conv.id  # nothing to look up for it: no ticket, no reply waiting
         if event.display_name:
@@ -248,6 +252,14 @@ class Dialogue:
                 conv.slots = {}  # the dialogue state expires; tickets do not
             conv.last_activity_at = now
         return conv
+
+    def _conversation_upsert(self):
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+        from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+        insert = pg_insert(Conversation) if self.db.dialect == "postgresql" else sqlite_insert(Conversation)
+        return (insert.on_conflict_do_update(index_elements=["channel", "user_id"], set_={"channel": insert.excluded.channel})
+                .returning(Conversation).execution_options(populate_existing=True))
 
     def _add_privacy_notice(self, turn: Turn, org: dict) -> None:
         """First contact: the privacy notice opens the first reply (not an extra message: Zalo counts them)."""

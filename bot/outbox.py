@@ -60,6 +60,10 @@ _CONV = Conversation.__table__.c
 _COUNT_REPLY = (update(Conversation.__table__)
                 .where(_CONV.id == select(_ROW.conversation_id).where(_ROW.id == bindparam("row_id")).scalar_subquery())
                 .values(replies_since_user_message=_CONV.replies_since_user_message + 1))
+# Both in one statement on PostgreSQL (a data-modifying CTE): the row marked sent, its conversation counted.
+_SENT_CTE = _SENT.returning(_ROW.conversation_id).cte("sent")
+_SENT_AND_COUNTED = (update(Conversation.__table__).where(_CONV.id.in_(select(_SENT_CTE.c.conversation_id)))
+                     .values(replies_since_user_message=_CONV.replies_since_user_message + 1))
 
 
 def backoff(attempts: int) -> dt.timedelta:
@@ -285,7 +289,11 @@ class OutboxSender:
                 conn.execute(_HOLD, {**key, "retry_at": now + HELD_BACK})
                 return 0
             if not isinstance(outcome, DeliveryError):
-                done = conn.execute(_SENT, {**key, "now": now, "platform_id": outcome.platform_message_id}).rowcount
+                sent = {**key, "now": now, "platform_id": outcome.platform_message_id}
+                if self.db.dialect == "postgresql" and not getattr(outcome, "comment_reply", None):
+                    conn.execute(_SENT_AND_COUNTED, sent)  # one round trip
+                    return 1
+                done = conn.execute(_SENT, sent).rowcount
                 if done:
                     conn.execute(_COUNT_REPLY, {"row_id": row_id})
                     if getattr(outcome, "comment_reply", None):
