@@ -33,34 +33,13 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, processes_cpu_seconds  # noqa: E402
+from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, processes_cpu_seconds, wait_for_senders  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
 SECRET = "bench-secret"
 QUESTIONS = ["xin chào", "nghỉ phép năm được mấy ngày", "lương tối thiểu vùng 2026", "cho em gặp cán bộ",
              "tăng ca chủ nhật tính lương thế nào", "rut bhxh 1 lan duoc khong", "cảm ơn ad"]
-
-
-def wait_for_senders(database_url: str, count: int, timeout: float = 120.0) -> None:
-    """Until ``count`` processes have written their outbox heartbeat (a worker does so once its
-    model is loaded and its threads run), so messages are not sent to a process still starting."""
-    from sqlalchemy import create_engine, text
-
-    engine = create_engine(database_url)
-    deadline = time.monotonic() + timeout
-    try:
-        while time.monotonic() < deadline:
-            try:
-                with engine.connect() as conn:
-                    if conn.execute(text("SELECT count(*) FROM processes")).scalar() >= count:
-                        return
-            except Exception:  # noqa: BLE001 - the table appears with the server's migration
-                pass
-            time.sleep(0.2)
-        raise SystemExit(f"{count} sending process(es) did not start within {timeout:.0f} s")
-    finally:
-        engine.dispose()
 
 
 def main() -> None:

@@ -40,3 +40,26 @@ def processes_cpu_seconds(name: str) -> float:
             except OSError:
                 continue
     return total
+
+
+def wait_for_senders(database_url: str, count: int, timeout: float = 120.0) -> None:
+    """Until ``count`` processes have written their outbox heartbeat (a worker does so once its
+    model is loaded and its threads run), so messages are not sent to a process still starting."""
+    import time
+
+    from sqlalchemy import create_engine, text
+
+    engine = create_engine(database_url)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            try:
+                with engine.connect() as conn:
+                    if conn.execute(text("SELECT count(*) FROM processes")).scalar() >= count:
+                        return
+            except Exception:  # noqa: BLE001 - the table appears with the server's migration
+                pass
+            time.sleep(0.2)
+        raise SystemExit(f"{count} sending process(es) did not start within {timeout:.0f} s")
+    finally:
+        engine.dispose()
