@@ -85,7 +85,6 @@ class Round(NamedTuple):
 
     done: int  # events processed
     dispatch: bool  # some left replies for the outbox dispatcher (not handed to senders directly)
-    more: bool  # events were left for another round (the limit, or later messages of a sender just answered)
 
 
 class Dialogue:
@@ -109,15 +108,14 @@ class Dialogue:
         """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
         worker threads then never handle the same person's messages out of order)."""
         done, dispatch = 0, False
-        due, more = self.inbox.pending(limit)
-        for event_id, sender, text in due:
+        for event_id, sender, text in self.inbox.pending(limit):
             if shard[1] > 1 and zlib.crc32(sender.encode()) % shard[1] != shard[0]:
                 continue
             outcome = self.process(event_id, text)
             if outcome is not None:
                 done += 1
                 dispatch = dispatch or outcome.needs_dispatch
-        return Round(done, dispatch, more)
+        return Round(done, dispatch)
 
     def process(self, event_id: int, text: str | None = None) -> Outcome | None:
         """Process one inbox event (``text``: its text if the caller has read it already). Returns

@@ -68,26 +68,24 @@ class Inbox:
             return session.scalar(select(InboxEvent.id).where(InboxEvent.channel == channel,
                                                               InboxEvent.platform_message_id == message_id))
 
-    def pending(self, limit: int = 100) -> tuple[list[tuple[int, str, str | None]], bool]:
+    def pending(self, limit: int = 100) -> list[tuple[int, str, str | None]]:
         """(id, sender, text) of events due for processing, oldest first (a read: no write lock; the
-        text lets the NLU run before the write transaction), and whether more are waiting behind them.
+        text lets the NLU run before the write transaction).
 
         Only a sender's oldest pending event is offered: one that is backing off after a failure
         holds back the same person's later messages, so they are never answered out of order."""
         now = self.clock()
         with self.db.read() as session:
-            rows = session.execute(_PENDING, {"n": limit * 2}).all()
+            rows = session.connection().execute(_PENDING, {"n": limit * 2}).all()
         due, seen = [], set()
-        held = False
         for event_id, channel, sender, locked_until, text in rows:
             key = (channel, sender)
             if key in seen:
-                held = True
                 continue
             seen.add(key)
             if locked_until is None or _aware(locked_until) <= now:
                 due.append((event_id, sender, text))
-        return due[:limit], held or len(due) > limit or len(rows) == limit * 2
+        return due[:limit]
 
     def pending_text(self, event_id: int) -> str | None:
         """The text of a pending event, read outside any write transaction (to run the NLU early)."""

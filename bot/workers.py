@@ -96,17 +96,17 @@ class Workers:
         return self._inbox_round(shard, limit).done
 
     def _inbox_round(self, shard: tuple[int, int] = (0, 1), limit: int = 100) -> Round:
-        done, dispatch, more = 0, True, False
+        done, dispatch = 0, True
         try:
             self.tick()
-            done, dispatch, more = self.dialogue.process_pending(limit=limit, shard=shard)
+            done, dispatch = self.dialogue.process_pending(limit=limit, shard=shard)
         except DatabaseUnavailable as exc:  # one line, not a traceback a second while the database is away
             logger.warning("inbox round skipped: %s", exc)
         except Exception:  # noqa: BLE001 - logged; the row stays pending and is retried
             logger.exception("inbox round failed")
         if done and dispatch:  # replies handed straight to this process's senders need no dispatcher
             self.notify_outbox()
-        return Round(done, dispatch, more)
+        return Round(done, dispatch)
 
     def run_outbox_once(self, shard: tuple[int, int] = (0, 1)) -> int:
         try:
@@ -279,11 +279,11 @@ class Workers:
                         event.set()
                 else:  # one wake-up per message: a round takes up to WORKER_BATCH, so it answers as many wake-ups
                     self._take_wakes(client, WORKER_BATCH - 1)
-                # Another round at once only if this one left events behind; new ones bring their own wake-up.
-                while not stop.is_set():
-                    done, _, more = self._inbox_round(limit=WORKER_BATCH)
-                    if not (done and more):
-                        break
+                # Rounds until one finds nothing: a message that arrived while its sender's previous one was
+                # being answered here may have woken another worker, which found it held back and went back
+                # to sleep; this worker is the one that must look again.
+                while not stop.is_set() and self._inbox_round(limit=WORKER_BATCH).done:
+                    pass
                 self.run_maintenance_if_due()
         finally:
             self.stop()

@@ -53,7 +53,7 @@ def test_accept_nothing_is_a_no_op(inbox):
 
 def test_pending_lists_oldest_first_with_sender(inbox):
     ids = inbox.accept([msg("a", sender="x"), msg("b", sender="y")])
-    assert inbox.pending()[0] == [(ids[0], "x", "xin chào"), (ids[1], "y", "xin chào")]
+    assert inbox.pending() == [(ids[0], "x", "xin chào"), (ids[1], "y", "xin chào")]
     assert inbox.pending_text(ids[1]) == "xin chào"
 
 
@@ -70,7 +70,7 @@ def test_claim_then_done_removes_from_pending(inbox, db, clock):
         event = inbox.claim(session, event_id)
         assert event is not None and event.text == "xin chào"
         inbox.mark_done(session, event)
-    assert inbox.pending()[0] == []
+    assert inbox.pending() == []
     assert inbox.pending_text(event_id) is None
     with db.session() as session:
         assert inbox.claim(session, event_id) is None  # done rows are never claimed again
@@ -82,16 +82,16 @@ def test_claim_then_done_removes_from_pending(inbox, db, clock):
 def test_failure_backs_off_then_gives_up(inbox, db, clock):
     [event_id] = inbox.accept([msg("f1", text="số điện thoại 0912345678")])
     inbox.record_failure(event_id, RuntimeError("boom with 0912345678"))
-    assert inbox.pending()[0] == []  # backing off: 2 s after the first failure
+    assert inbox.pending() == []  # backing off: 2 s after the first failure
     clock.advance(2)
-    assert [e for e, _, _ in inbox.pending()[0]] == [event_id]
+    assert [e for e, _, _ in inbox.pending()] == [event_id]
     with db.read() as session:
         row = session.get(InboxEvent, event_id)
         assert row.error == "RuntimeError"  # the class name only: never text that may quote the worker
     for _ in range(MAX_ATTEMPTS - 1):
         inbox.record_failure(event_id, RuntimeError("again"))
     clock.advance(3600)
-    assert inbox.pending()[0] == []
+    assert inbox.pending() == []
     with db.read() as session:
         assert session.get(InboxEvent, event_id).status == "failed"
 
@@ -118,20 +118,10 @@ def test_failure_with_the_database_down_is_logged_not_raised(clock, caplog):
 def test_a_backing_off_event_holds_back_the_same_persons_later_messages(inbox, clock):
     first, second = inbox.accept([msg("o1", sender="same"), msg("o2", sender="same")])
     [other] = inbox.accept([msg("o3", sender="someone-else")])
-    assert [e for e, _, _ in inbox.pending()[0]] == [first, other]  # one at a time per person, oldest first
+    assert [e for e, _, _ in inbox.pending()] == [first, other]  # one at a time per person, oldest first
     inbox.record_failure(first, RuntimeError("boom"))
-    assert [e for e, _, _ in inbox.pending()[0]] == [other]  # not "o2" before "o1"
+    assert [e for e, _, _ in inbox.pending()] == [other]  # not "o2" before "o1"
     clock.advance(2)
-    assert [e for e, _, _ in inbox.pending()[0]] == [first, other]
-    assert second not in [e for e, _, _ in inbox.pending()[0]]
+    assert [e for e, _, _ in inbox.pending()] == [first, other]
+    assert second not in [e for e, _, _ in inbox.pending()]
 
-
-def test_pending_says_whether_events_wait_behind_the_ones_offered(inbox):
-    inbox.accept([msg("w1", sender="a"), msg("w2", sender="b")])
-    assert inbox.pending()[1] is False  # everything due was offered
-    inbox.accept([msg("w3", sender="a")])
-    due, more = inbox.pending()
-    assert len(due) == 2 and more is True  # "a"'s second message waits for the first
-    inbox.accept([msg(f"x{i}", sender=f"s{i}") for i in range(5)])
-    due, more = inbox.pending(limit=3)
-    assert len(due) == 3 and more is True  # the limit
