@@ -123,6 +123,7 @@ class Dialogue:
         # On SQLite the write lock is the whole database's: understand first. On PostgreSQL the locks
         # are per row, and parsing after the claim never parses an event another worker took.
         early = self._parse_early(event_id, text) if self._parse_before_claim() else None
+        outcome = None
         try:
             # No autoflush: the turn's changes go to the database in one flush (before the replies'
             # rows) and at commit, not piecemeal before every query.
@@ -133,7 +134,11 @@ class Dialogue:
                 outcome = self._turn(session, event, early)
                 self.inbox.mark_done(session, event)
         except DatabaseUnavailable:
-            raise  # nothing was written; the event stays pending and the round is retried
+            # Nothing was written and the event stays pending, unless the connection died during
+            # COMMIT after the database committed: then leased rows would wait out their lease.
+            if outcome is not None and outcome.leased:
+                outcome.delivery.unsure([row.id for row, _ in outcome.leased if row.id is not None])
+            raise
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
             logger.exception("processing inbox event %s failed", event_id)
             self.inbox.record_failure(event_id, exc)

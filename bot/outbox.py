@@ -333,6 +333,8 @@ class DirectDelivery:
     def __init__(self, outbox: OutboxSender, hand_over: Callable[[tuple], None]):
         self.outbox = outbox
         self.hand_over = hand_over
+        self._unsure: set[int] = set()
+        self._lock = threading.Lock()
 
     def lease(self, session, channel: str, recipient: str, now: dt.datetime, first: bool = False) -> dict | None:
         """Column values leasing new rows to this process, or None (write them ``pending``);
@@ -343,6 +345,26 @@ class DirectDelivery:
         if not first and session.connection().execute(_PERSON_WAITING, {"channel": channel, "recipient": recipient}).first() is not None:
             return None
         return {"status": "sending", "lease_owner": outbox.owner, "next_attempt_at": now + LEASE}
+
+    def unsure(self, row_ids: list[int]) -> None:
+        """Rows leased in a transaction whose COMMIT failed with the connection: perhaps written."""
+        with self._lock:
+            self._unsure.update(row_ids)
+
+    def release_unsure(self) -> int:
+        """Hand such rows back to the dispatchers if they exist after all (the workers' dispatcher
+        calls this every round); kept for the next round while the database is away."""
+        with self._lock:
+            ids = sorted(self._unsure)
+        if not ids:
+            return 0
+        with self.outbox.db.session() as session:
+            released = session.connection().execute(
+                update(OutboxMessage.__table__).where(_ROW.id.in_(ids), _ROW.status == "sending", _ROW.lease_owner == self.outbox.owner)
+                .values(status="pending", lease_owner=None, next_attempt_at=self.outbox.clock())).rowcount
+        with self._lock:
+            self._unsure.difference_update(ids)
+        return released
 
     def deliver(self, claimed: list[tuple]) -> None:
         """After the commit: queue the leased rows (already checked for older replies)."""

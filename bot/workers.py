@@ -182,6 +182,9 @@ class Workers:
         """Claim due replies in one query and hand each to its recipient's sending thread."""
         try:
             self.outbox.heartbeat()
+            delivery = self.dialogue.delivery
+            if delivery is not None:
+                delivery.release_unsure()
             claimed = self.outbox.claim_due(OUTBOX_CLAIM)
         except DatabaseUnavailable as exc:
             logger.warning("outbox round skipped: %s", exc)

@@ -5,12 +5,14 @@ against the fake Graph API."""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 
 import pytest
 from sqlalchemy import select, update
 
 from bot.outbox import STALE, DirectDelivery
+from bot.storage import DatabaseUnavailable
 from bot.storage.models import OutboxMessage, Process, utcnow
 
 from .conftest import fb_body, fb_post, fb_text
@@ -92,3 +94,27 @@ def test_a_leased_reply_of_a_stopped_process_is_taken_back(channel_app, runtime,
     other = make_app(channel_config).extensions["bot"]
     other.workers.drain()
     assert [r.json()["recipient"]["id"] for r in fake_graph.sent("/me/messages")] == ["d4"]
+
+
+def test_a_commit_lost_with_the_connection_does_not_strand_leased_replies(channel_app, runtime, handed, fake_graph, monkeypatch):
+    """The database committed, but the connection died before it said so: the turn reports the
+    database unavailable, and its leased rows (which exist) go back to the dispatchers."""
+    runtime.outbox.heartbeat(force=True)
+    fb_post(channel_app.test_client(), fb_body(fb_text("d5", "direct-5", "xin chào")))
+    real_session = runtime.db.session
+
+    @contextlib.contextmanager
+    def committed_then_lost():
+        with real_session() as session:
+            yield session
+        raise DatabaseUnavailable("connection lost at COMMIT")
+
+    monkeypatch.setattr(runtime.db, "session", committed_then_lost)
+    with pytest.raises(DatabaseUnavailable):
+        runtime.dialogue.process(runtime.inbox.pending()[0][0])
+    monkeypatch.setattr(runtime.db, "session", real_session)
+    assert handed == [] and rows(runtime) == [("d5", "sending", runtime.outbox.owner)]  # written, never queued
+    assert runtime.dialogue.delivery.release_unsure() == 1
+    assert runtime.outbox.send_due() == 1
+    assert [r.json()["recipient"]["id"] for r in fake_graph.sent("/me/messages")] == ["d5"]
+    assert runtime.dialogue.delivery.release_unsure() == 0  # forgotten once handed back
