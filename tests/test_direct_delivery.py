@@ -48,6 +48,11 @@ def test_a_reply_is_leased_in_the_turn_and_handed_to_the_senders(channel_app, ru
     assert rows(runtime) == [("d1", "sent", None)]
     [sent] = fake_graph.sent("/me/messages")
     assert sent.json()["recipient"]["id"] == "d1"
+    # The same person again, nothing of theirs waiting: leased at once too.
+    fb_post(channel_app.test_client(), fb_body(fb_text("d1", "direct-1b", "cảm ơn ad")))
+    runtime.workers.run_inbox_once()
+    assert len(handed) == 2 and handed[1][2] == "d1"
+    assert rows(runtime)[-1] == ("d1", "sending", runtime.outbox.owner)
 
 
 def test_without_a_fresh_heartbeat_the_reply_waits_for_the_dispatcher(channel_app, runtime, handed, fake_graph):
