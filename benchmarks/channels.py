@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, processes_cpu_seconds, wait_for_senders  # noqa: E402
+from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, peak_rss_mib, processes_cpu_seconds, wait_for_senders  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
@@ -168,6 +168,8 @@ def main() -> None:
         print(f"CPU per message (process user+system time over the run / messages): server {1000 * cpu[server.pid] / handled:.1f} ms"
               + "".join(f", worker {i + 1} {1000 * cpu[w.pid] / handled:.1f} ms" for i, w in enumerate(workers))
               + f"; total {1000 * sum(cpu.values()) / handled:.1f} ms (the database server's own CPU not counted)")
+        print(f"peak memory (VmHWM): server {peak_rss_mib(server.pid):.0f} MiB"
+              + "".join(f", worker {i + 1} {peak_rss_mib(w.pid):.0f} MiB" for i, w in enumerate(workers)))
         print(f"the rest of the machine per message: PostgreSQL {1000 * postgres / handled:.1f} ms, this benchmark "
               f"(client + fake Graph API) {1000 * harness / handled:.1f} ms; all cores busy {100 * machine / wall / (os.cpu_count() or 1):.0f} % "
               f"of {os.cpu_count()} over {wall:.0f} s")

@@ -63,3 +63,14 @@ def wait_for_senders(database_url: str, count: int, timeout: float = 120.0) -> N
         raise SystemExit(f"{count} sending process(es) did not start within {timeout:.0f} s")
     finally:
         engine.dispose()
+
+
+def peak_rss_mib(pid: int) -> float:
+    """The peak resident memory of a live process (VmHWM), in MiB; NaN if it is gone."""
+    try:
+        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return float("nan")
