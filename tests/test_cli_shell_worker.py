@@ -53,3 +53,53 @@ def test_redis_worker_processes_what_the_server_accepted(make_app, channel_confi
         stop.set()
         thread.join(5)
         worker.shutdown()
+
+
+@pytest.mark.slow
+def test_a_held_back_message_does_not_wait_for_the_sweep(make_app, channel_config, fake_graph, resources, monkeypatch):
+    """A person's second message arrives while the first is being answered; its Redis wake-up goes
+    to another worker, which finds it held back behind the first and sleeps. The worker that
+    answered the first must look again at once (the sweep is made 30 s long here to show it)."""
+    import redis
+
+    from bot import workers as workers_module
+    from bot.engine import Engine
+    from bot.runtime import Runtime
+    from bot.workers import INBOX_KEY, OUTBOX_KEY
+    from tests.fakes.nlu import ScriptedNLU
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client.delete(INBOX_KEY, OUTBOX_KEY)
+    monkeypatch.setattr(workers_module, "SWEEP_SECONDS", 30.0)
+    config = {**channel_config, "WORKER_MODE": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0"}
+    app = make_app(config)
+    worker = Runtime(Settings.load(config), engine=Engine(ScriptedNLU(), resources)).prepare()
+    if worker.db.is_sqlite:  # SQLite's write lock is database-wide: the second webhook would wait for the first turn
+        worker.shutdown()
+        pytest.skip("several workers are a PostgreSQL layout")
+    real_act, in_first_turn, release = worker.engine.act, threading.Event(), threading.Event()
+
+    def slow_first_turn(*args, **kwargs):
+        if not in_first_turn.is_set():
+            in_first_turn.set()
+            release.wait(10)
+        return real_act(*args, **kwargs)
+
+    monkeypatch.setattr(worker.engine, "act", slow_first_turn)
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.workers.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        web = app.test_client()
+        assert fb_post(web, fb_body(fb_text("held-user", "held-1", "xin chào"))).status_code == 200
+        assert in_first_turn.wait(10)
+        assert fb_post(web, fb_body(fb_text("held-user", "held-2", "xin chào"))).status_code == 200
+        assert client.rpop(INBOX_KEY) is not None  # the other worker took the second wake-up
+        release.set()
+        got = fake_graph.wait_for(2, "/me/messages", timeout=10)
+        assert [r.json()["recipient"]["id"] for r in got] == ["held-user", "held-user"]
+    finally:
+        release.set()
+        stop.set()
+        thread.join(5)
+        worker.shutdown()
