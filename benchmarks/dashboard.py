@@ -16,8 +16,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -27,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from sqlalchemy import insert  # noqa: E402
 
+from benchmarks.loadtools import dashboard_login, timed_get  # noqa: E402
 from bot.handoff import officers as officer_ops  # noqa: E402
 from bot.storage import Database  # noqa: E402
 from bot.storage.models import Conversation, Message, Ticket  # noqa: E402
@@ -76,18 +75,6 @@ def seed_messages(db: Database, count: int) -> None:
                                         for _ in range(min(10_000, count - first))])
 
 
-def timed(client, path: str, runs: int = 7) -> tuple[float, float, int]:
-    client.get(path)  # warm-up
-    times = []
-    status = 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - t0) * 1000)
-        status = response.status_code
-    return statistics.median(times), max(times), status
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="")
@@ -108,10 +95,7 @@ def main() -> None:
         officer_ops.create(s, "bench@congdoan.vn", "Bench", "admin", "mat-khau-benchmark")
     db.dispose()
     app = create_app({"DATABASE_URL": url, "WORKER_MODE": "none", "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING"})
-    client = app.test_client()
-    html = client.get("/dashboard/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    client.post("/dashboard/login", data={"email": "bench@congdoan.vn", "password": "mat-khau-benchmark", "csrf_token": token})
+    client = dashboard_login(app, "bench@congdoan.vn", "mat-khau-benchmark")
     for label, path in [
         ("queue page (open tickets, first page of 100, sorted by deadline)", "/dashboard/"),
         ("queue page with all 5,000 open tickets on one page (?size=5000)", "/dashboard/?size=5000"),
@@ -123,7 +107,7 @@ def main() -> None:
         ("KPI page, last 12 months (+ the 12 before for year-on-year)", "/dashboard/kpi"),
         ("KPI CSV, 24 months", "/dashboard/kpi.csv?from=" + f"{dt.date.today().year - 2}-{dt.date.today().month:02d}"),
     ]:
-        median, worst, status = timed(client, path)
+        median, _, worst, status, _ = timed_get(client, path, 7)
         print(f"{label}: median {median:.0f} ms, max {worst:.0f} ms (HTTP {status})")
     app.extensions["bot"].shutdown()
 

@@ -74,3 +74,32 @@ def peak_rss_mib(pid: int) -> float:
     except OSError:
         pass
     return float("nan")
+
+
+def dashboard_login(app, email: str, password: str):
+    """A Flask test client logged in to the dashboard (the login form's CSRF token included)."""
+    import re
+
+    client = app.test_client()
+    html = client.get("/dashboard/login").get_data(as_text=True)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
+    client.post("/dashboard/login", data={"email": email, "password": password, "csrf_token": token})
+    return client
+
+
+def timed_get(client, path: str, runs: int) -> tuple[float, float, float, int, int]:
+    """GET ``path`` once to warm up, then ``runs`` times: median, p95 and max milliseconds, the
+    last HTTP status and body size."""
+    import statistics
+    import time
+
+    client.get(path)
+    times, status, size = [], 0, 0
+    for _ in range(runs):
+        t0 = time.perf_counter()
+        response = client.get(path)
+        times.append((time.perf_counter() - t0) * 1000)
+        status, size = response.status_code, len(response.data)
+    times.sort()
+    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
+    return statistics.median(times), p95, times[-1], status, size

@@ -14,8 +14,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import random
-import re
-import statistics
 import sys
 import tempfile
 import time
@@ -26,6 +24,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from sqlalchemy import create_engine, insert, select, text  # noqa: E402
 from sqlalchemy.engine import make_url  # noqa: E402
 
+from benchmarks.loadtools import dashboard_login, timed_get  # noqa: E402
 from bot import units  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.handoff import officers as officer_ops  # noqa: E402
@@ -86,27 +85,6 @@ def seed(db: Database, n_units: int, open_tickets: int) -> tuple[int, int]:
     return grassroots, count
 
 
-def login(app, email: str):
-    client = app.test_client()
-    html = client.get("/dashboard/login").get_data(as_text=True)
-    token = re.search(r'name="csrf_token" value="([^"]+)"', html).group(1)
-    client.post("/dashboard/login", data={"email": email, "password": PASSWORD, "csrf_token": token})
-    return client
-
-
-def timed(client, path: str, runs: int) -> tuple[float, float, float, int, int]:
-    client.get(path)  # warm-up
-    times, status, size = [], 0, 0
-    for _ in range(runs):
-        t0 = time.perf_counter()
-        response = client.get(path)
-        times.append((time.perf_counter() - t0) * 1000)
-        status, size = response.status_code, len(response.data)
-    times.sort()
-    p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
-    return statistics.median(times), p95, times[-1], status, size
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--database-url", default="")
@@ -132,11 +110,11 @@ def main() -> None:
     db.dispose()
     app = create_app({"DATABASE_URL": url, "WORKER_MODE": "none", "INSTANCE_DIR": tmp, "LOG_LEVEL": "WARNING"})
     for who, email in (("officer of one grassroots unit", "coso@congdoan.vn"), ("root admin (all 50 units)", "root@congdoan.vn")):
-        client = login(app, email)
+        client = dashboard_login(app, email, PASSWORD)
         for label, path in (("queue, first page of 100 by deadline", "/dashboard/"),
                             ("queue filtered (high priority)", "/dashboard/?priority=high"),
                             ("report per unit (30 days)", "/dashboard/units/report")):
-            median, p95, worst, status, size = timed(client, path, args.runs)
+            median, p95, worst, status, size = timed_get(client, path, args.runs)
             print(f"{who}: {label}: p50 {median:.0f} ms, p95 {p95:.0f} ms, max {worst:.0f} ms (HTTP {status}, {size // 1024} KiB)")
     app.extensions["bot"].shutdown()
 
