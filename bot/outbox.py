@@ -54,6 +54,10 @@ _SENT = (update(OutboxMessage.__table__).where(_LEASED_HERE)
          .values(status="sent", sent_at=bindparam("now"), attempts=_ROW.attempts + 1, lease_owner=None,
                  platform_message_id=bindparam("platform_id"), last_error=None))
 _HOLD = update(OutboxMessage.__table__).where(_LEASED_HERE).values(status="pending", lease_owner=None, next_attempt_at=bindparam("retry_at"))
+# A reply to this person older than row "before" that has not gone out yet (few rows: in flight only).
+_PERSON_WAITING = (select(_ROW.id).where(_ROW.status.in_(("pending", "sending")), _ROW.channel == bindparam("channel"),
+                                         _ROW.recipient_id == bindparam("recipient"), _ROW.id < bindparam("before")).limit(1))
+_NO_LIMIT = 2 ** 62  # "before" for a row not written yet: any waiting reply is older
 _ATTEMPTS = select(_ROW.attempts).where(_ROW.id == bindparam("row_id"))
 _CONV = Conversation.__table__.c
 # One more reply since the worker's last message (the platforms' window rules count them).
@@ -191,7 +195,7 @@ class OutboxSender:
                             .values(status="sending", lease_owner=self.owner, next_attempt_at=now + LEASE))
         # A person's first row here was just checked against older replies (and the lease is now
         # committed): no need to look again before sending it; later rows of that person are.
-        self._order_checked.update(checked_first)
+        self.order_checked(checked_first)
         taken_back = sum(row.status == "sending" for row in rows)
         claimed = []
         for row in rows:
@@ -250,21 +254,15 @@ class OutboxSender:
         failed_recipients: set[tuple[str, str]] = set()
         return sum(self.send_one(claimed, failed_recipients) for claimed in self._claim(limit, shard))
 
-    @staticmethod
-    def _older_unsent(channel: str, recipient: str, row_id: int):
-        """An older reply to the same person that is still waiting (order must be kept)."""
-        return select(OutboxMessage.id).where(
-            OutboxMessage.channel == channel,
-            OutboxMessage.recipient_id == recipient,
-            OutboxMessage.id < row_id,
-            OutboxMessage.status.in_(("pending", "sending")),
-        ).limit(1)
-
     def _waits_for_earlier(self, row_id: int, channel: str, recipient: str) -> bool:
         """Checked again just before sending: the claim's check can be outrun when several rows of
         one person are leased together."""
         with self.db.read() as session:
-            return session.scalar(self._older_unsent(channel, recipient, row_id)) is not None
+            return session.connection().execute(_PERSON_WAITING, {"channel": channel, "recipient": recipient, "before": row_id}).first() is not None
+
+    def order_checked(self, row_ids) -> None:
+        """Rows already known to have no older reply to their person waiting (sent without a re-check)."""
+        self._order_checked.update(row_ids)
 
     @staticmethod
     def _persons_waiting(session, first: dict[tuple[str, str], int]) -> set[tuple[str, str]]:
@@ -342,7 +340,8 @@ class DirectDelivery:
         outbox = self.outbox
         if channel not in outbox.senders or not outbox.beating():
             return None
-        if not first and session.connection().execute(_PERSON_WAITING, {"channel": channel, "recipient": recipient}).first() is not None:
+        waiting = {"channel": channel, "recipient": recipient, "before": _NO_LIMIT}
+        if not first and session.connection().execute(_PERSON_WAITING, waiting).first() is not None:
             return None
         return {"status": "sending", "lease_owner": outbox.owner, "next_attempt_at": now + LEASE}
 
@@ -368,14 +367,11 @@ class DirectDelivery:
 
     def deliver(self, claimed: list[tuple]) -> None:
         """After the commit: queue the leased rows (already checked for older replies)."""
-        self.outbox._order_checked.update(row[0] for row in claimed)
+        self.outbox.order_checked(row[0] for row in claimed)
         for row in claimed:
             self.hand_over(row)
 
 
-# An older reply to this person that has not gone out yet (few rows: in flight only).
-_PERSON_WAITING = (select(_ROW.id).where(_ROW.status.in_(("pending", "sending")), _ROW.channel == bindparam("channel"),
-                                         _ROW.recipient_id == bindparam("recipient")).limit(1))
 
 
 def pull(db: Database, channel: str, recipient_id: str, after: int, limit: int = 50) -> list[dict]:
