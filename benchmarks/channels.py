@@ -33,7 +33,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, peak_rss_mib, processes_cpu_seconds, wait_for_senders  # noqa: E402
+from benchmarks.loadtools import RestOfMachine, cpu_seconds, pct, peak_rss_mib, wait_for_senders  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
@@ -103,7 +103,7 @@ def main() -> None:
         total = int(args.rate * args.seconds)
         procs = [server, *workers]
         cpu_start = {p.pid: cpu_seconds(p.pid) for p in procs}
-        others_start = (machine_busy_seconds(), processes_cpu_seconds("postgres"), cpu_seconds(os.getpid()), time.monotonic())
+        rest = RestOfMachine()
         sent_at: dict[str, float] = {}
         acks: list[float] = []
         errors = 0
@@ -151,8 +151,7 @@ def main() -> None:
         while time.monotonic() < wait_until and len(received) < total - errors:
             time.sleep(0.2)
         cpu = {p.pid: cpu_seconds(p.pid) - cpu_start[p.pid] for p in procs}
-        machine, postgres, harness, wall = (machine_busy_seconds() - others_start[0], processes_cpu_seconds("postgres") - others_start[1],
-                                            cpu_seconds(os.getpid()) - others_start[2], time.monotonic() - others_start[3])
+        rest.stop()
         for spy in spies:
             spy.wait(30)
         e2e = [(received[p][0] - sent_at[p]) * 1000 for p in received if p in sent_at]
@@ -170,9 +169,7 @@ def main() -> None:
               + f"; total {1000 * sum(cpu.values()) / handled:.1f} ms (the database server's own CPU not counted)")
         print(f"peak memory (VmHWM): server {peak_rss_mib(server.pid):.0f} MiB"
               + "".join(f", worker {i + 1} {peak_rss_mib(w.pid):.0f} MiB" for i, w in enumerate(workers)))
-        print(f"the rest of the machine per message: PostgreSQL {1000 * postgres / handled:.1f} ms, this benchmark "
-              f"(client + fake Graph API) {1000 * harness / handled:.1f} ms; all cores busy {100 * machine / wall / (os.cpu_count() or 1):.0f} % "
-              f"of {os.cpu_count()} over {wall:.0f} s")
+        print(rest.line(handled))
         print(f"mode: {'WORKER_MODE=redis with ' + str(args.workers) + ' worker process(es)' if args.workers else 'worker threads in the server'}, "
               f"database {env['DATABASE_URL'].split('://')[0]}")
     finally:

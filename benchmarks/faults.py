@@ -44,7 +44,7 @@ import httpx
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.loadtools import cpu_seconds, machine_busy_seconds, pct, processes_cpu_seconds, wait_for_senders  # noqa: E402
+from benchmarks.loadtools import RestOfMachine, cpu_seconds, pct, wait_for_senders  # noqa: E402
 from tests.browser import free_port  # noqa: E402
 from tests.fakes.servers import FakeGraph  # noqa: E402
 
@@ -256,7 +256,7 @@ def main() -> None:
     lock = threading.Lock()
     client = httpx.Client(timeout=10, limits=httpx.Limits(max_connections=64))
     cpu_before = {p.pid: cpu_seconds(p.pid, children=True) for p in [*servers, *workers]}
-    others_before = (machine_busy_seconds(), processes_cpu_seconds("postgres"), cpu_seconds(os.getpid()), time.monotonic())
+    rest = RestOfMachine()
 
     def deliver(user: str, seq: int) -> None:
         """Post until the server accepts (the platform redelivers refused webhooks)."""
@@ -344,8 +344,7 @@ def main() -> None:
     time.sleep(3)  # late duplicates
 
     procs = [*servers, *workers]
-    machine, postgres, harness, wall = (machine_busy_seconds() - others_before[0], processes_cpu_seconds("postgres") - others_before[1],
-                                        cpu_seconds(os.getpid()) - others_before[2], time.monotonic() - others_before[3])
+    rest.stop()
     cpu_total = cpu_used + sum(cpu_seconds(p.pid, children=True) - cpu_before.get(p.pid, 0.0) for p in procs if p.poll() is None)
     n_accepted = sum(accepted.values())
     from actions.resources import Resources
@@ -397,9 +396,7 @@ def main() -> None:
     print(f"processes: {args.servers} web, {args.workers} worker(s); database {db_url.split('://')[0]}")
     print(f"CPU (server{'s' if args.servers > 1 else ''}{' + workers' if workers else ''}, killed processes included): {cpu_total:.1f} s, "
           f"{1000 * cpu_total / max(1, n_accepted):.1f} ms per message")
-    print(f"the rest of the machine per message: PostgreSQL {1000 * postgres / max(1, n_accepted):.1f} ms, this benchmark "
-          f"(clients + fake Graph API) {1000 * harness / max(1, n_accepted):.1f} ms; all cores busy "
-          f"{100 * machine / wall / (os.cpu_count() or 1):.0f} % of {os.cpu_count()} over {wall:.0f} s (3 s idle wait at the end included)")
+    print(rest.line(n_accepted, " (3 s idle wait at the end included)"))
     for p in procs:
         if p.poll() is None:
             p.send_signal(signal.SIGTERM)

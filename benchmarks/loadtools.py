@@ -103,3 +103,30 @@ def timed_get(client, path: str, runs: int) -> tuple[float, float, float, int, i
     times.sort()
     p95 = times[min(len(times) - 1, int(round(0.95 * (len(times) - 1))))]
     return statistics.median(times), p95, times[-1], status, size
+
+
+class RestOfMachine:
+    """CPU outside the measured processes over a run: PostgreSQL's, this benchmark's own (load
+    generator and fake platform API) and how busy all cores were. ``line(messages)`` after ``stop()``."""
+
+    def __init__(self):
+        import time
+
+        self._clock = time.monotonic
+        self._start = self._sample()
+        self.machine = self.postgres = self.harness = self.wall = 0.0
+
+    def _sample(self) -> tuple[float, float, float, float]:
+        return machine_busy_seconds(), processes_cpu_seconds("postgres"), cpu_seconds(os.getpid()), self._clock()
+
+    def stop(self) -> RestOfMachine:
+        self.machine, self.postgres, self.harness, self.wall = (b - a for a, b in zip(self._start, self._sample()))
+        return self
+
+    def line(self, messages: int, note: str = "") -> str:
+        per = 1000 / max(1, messages)
+        cores = os.cpu_count() or 1
+        return (f"the rest of the machine per message: PostgreSQL {self.postgres * per:.1f} ms, this benchmark (load generator + "
+                f"fake Graph API) {self.harness * per:.1f} ms; all cores busy {100 * self.machine / max(self.wall, 1e-9) / cores:.0f} % "
+                f"of {cores} over {self.wall:.0f} s{note}")
+

@@ -101,7 +101,7 @@ class Dialogue:
         self.clock = clock
         # Set by the workers while this process has sending threads (``bot.outbox.DirectDelivery``).
         self.delivery = None
-        self._upsert_conversation = None
+        self._upsert_conversation = self._conversation_upsert()  # built once: it runs for every message
 
     # -- public -----------------------------------------------------------------------------------
     def process_pending(self, limit: int = 100, shard: tuple[int, int] = (0, 1)) -> Round:
@@ -233,8 +233,6 @@ class Dialogue:
         return None
 
     def _load_state(self, session: Session, event: InboxEvent, now: dt.datetime) -> Conversation:
-        if self._upsert_conversation is None:  # built once: this runs for every message
-            self._upsert_conversation = self._conversation_upsert()
         # One statement finds or creates the conversation and locks its row for this turn (one event
         # per conversation at a time); it was created now if it carries this turn's timestamp.
         conv = session.scalars(self._upsert_conversation, [{
