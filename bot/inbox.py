@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from typing import NamedTuple
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.exc import DataError, IntegrityError
@@ -25,12 +26,20 @@ logger = logging.getLogger(__name__)
 MAX_ATTEMPTS = 5
 
 
+class Due(NamedTuple):
+    id: int
+    channel: str
+    sender: str
+    text: str | None
+
+
 class Inbox:
     def __init__(self, db: Database, clock=utcnow):
         self.db = db
         self.clock = clock
         # Built once (a Core statement: this runs for every webhook); a redelivery inserts nothing.
         self._claim_pg = _CLAIM.with_for_update(skip_locked=True)  # two workers never hold the same row
+        self._claim_batch = _CLAIM_BATCH.with_for_update(skip_locked=True)
         self._insert = db.insert_ignoring(InboxEvent.__table__, None, ["channel", "platform_message_id"]).returning(_EVENT.id)
 
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
@@ -69,8 +78,12 @@ class Inbox:
                                                               InboxEvent.platform_message_id == message_id))
 
     def pending(self, limit: int = 100) -> list[tuple[int, str, str | None]]:
-        """(id, sender, text) of events due for processing, oldest first (a read: no write lock; the
-        text lets the NLU run before the write transaction).
+        """(id, sender, text) of events due for processing, oldest first (see ``due``)."""
+        return [(e.id, e.sender, e.text) for e in self.due(limit)]
+
+    def due(self, limit: int = 100) -> list[Due]:
+        """Events due for processing, oldest first (a read: no write lock; the text lets the NLU
+        run before the write transaction).
 
         Only a sender's oldest pending event is offered: one that is backing off after a failure
         holds back the same person's later messages, so they are never answered out of order."""
@@ -84,7 +97,7 @@ class Inbox:
                 continue
             seen.add(key)
             if locked_until is None or _aware(locked_until) <= now:
-                due.append((event_id, sender, text))
+                due.append(Due(event_id, channel, sender, text))
         return due[:limit]
 
     def pending_text(self, event_id: int) -> str | None:
@@ -98,8 +111,17 @@ class Inbox:
         stmt = self._claim_pg if self.db.dialect == "postgresql" else _CLAIM
         return session.connection().execute(stmt, {"event_id": event_id}).first()
 
+    def claim_batch(self, session: Session, event_ids: list[int]) -> list:
+        """Several pending rows at once, oldest first, locked for this transaction; rows another
+        worker holds and rows no longer pending are left out."""
+        return session.connection().execute(self._claim_batch, {"event_ids": event_ids}).all()
+
     def mark_done(self, session: Session, event) -> None:
         session.connection().execute(_DONE, {"event_id": event.id, "now": self.clock()})
+
+    def mark_done_batch(self, session: Session, event_ids: list[int]) -> None:
+        if event_ids:
+            session.connection().execute(_DONE_BATCH, {"event_ids": event_ids, "now": self.clock()})
 
     def record_failure(self, event_id: int, exc: Exception) -> None:
         """Count a failed attempt in its own transaction (the failed one was rolled back)."""
@@ -122,6 +144,11 @@ _EVENT = InboxEvent.__table__.c
 _CLAIM = select(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"), _EVENT.status == "pending")
 _DONE = (update(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"))
          .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
+_CLAIM_BATCH = (select(InboxEvent.__table__)
+                .where(_EVENT.id.in_(bindparam("event_ids", expanding=True)), _EVENT.status == "pending")
+                .order_by(_EVENT.id))
+_DONE_BATCH = (update(InboxEvent.__table__).where(_EVENT.id.in_(bindparam("event_ids", expanding=True)))
+               .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
 _PENDING = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id, _EVENT.locked_until, _EVENT.text)
             .where(_EVENT.status == "pending").order_by(_EVENT.id).limit(bindparam("n")))
 

@@ -174,6 +174,9 @@ class RasaDialogue(Dialogue):
     def _parse_before_claim(self) -> bool:
         return True  # an HTTP call to Rasa: never inside the write transaction
 
+    def _batch_turns(self) -> bool:
+        return False  # each event makes HTTP calls to Rasa before its own transaction
+
     def _parse_early(self, event_id: int, text: str | None = None) -> dict | None:
         """Rasa's understanding of a comment (``POST /model/parse``) in our parse format. Rasa down:
         the event is retried like a message; on its last attempt our own model decides."""
