@@ -106,6 +106,15 @@ def _adopt(session: Session, row) -> Conversation:
     return conv
 
 
+class BatchFailed(Exception):
+    """A turn of a batch failed: nothing of the batch was written."""
+
+    def __init__(self, event_ids: list[int], reason: str):
+        super().__init__(reason)
+        self.event_ids = event_ids
+        self.reason = reason
+
+
 class Round(NamedTuple):
     """What one ``process_pending`` round did."""
 
@@ -134,25 +143,23 @@ class Dialogue:
         """Process due events; with ``shard=(k, n)`` only those whose sender hashes to k (several
         worker threads then never handle the same person's messages out of order).
 
-        On PostgreSQL the round's events are processed in one transaction (``process_batch``); if
-        that fails, one by one, so only the event at fault is retried later."""
-        due = [e for e in self.inbox.due(limit) if shard[1] <= 1 or zlib.crc32(e.sender.encode()) % shard[1] == shard[0]]
-        done, dispatch = 0, False
-        # A fanpage comment's turn has its own transaction (its replies are written apart: bot.comments).
-        batch = [e.id for e in due if e.channel != comments.CHANNEL]
-        if len(batch) > 1 and self._batch_turns():
+        On PostgreSQL a round is ONE transaction (``process_batch``): the claim query itself keeps
+        each person's messages in order, so shards are not needed there. If the batch fails, its
+        events are processed one by one, so only the event at fault is retried later."""
+        if self._batch_turns():
             try:
-                outcomes = self.process_batch(batch)
-            except DatabaseUnavailable:
-                raise
-            except Exception as exc:  # noqa: BLE001 - each event again in its own transaction
-                logger.warning("a batch of %s inbox events failed (%s); processing them one by one", len(batch), type(exc).__name__)
-                logger.debug("batch failure", exc_info=True)
+                outcomes = self.process_batch(limit)
+            except BatchFailed as failed:
+                logger.warning("a batch of %s inbox events failed (%s); processing them one by one", len(failed.event_ids), failed.reason)
+                due = [(event_id, None) for event_id in failed.event_ids]
             else:
-                done, dispatch = len(outcomes), any(o.needs_dispatch for o in outcomes)
-                due = [e for e in due if e.channel == comments.CHANNEL]
-        for e in due:
-            outcome = self.process(e.id, e.text)
+                return Round(len(outcomes), any(o.needs_dispatch for o in outcomes))
+        else:
+            due = [(e.id, e.text) for e in self.inbox.due(limit)
+                   if shard[1] <= 1 or zlib.crc32(e.sender.encode()) % shard[1] == shard[0]]
+        done, dispatch = 0, False
+        for event_id, text in due:
+            outcome = self.process(event_id, text)
             if outcome is not None:
                 done += 1
                 dispatch = dispatch or outcome.needs_dispatch
@@ -187,22 +194,32 @@ class Dialogue:
         outcome.deliver()  # committed: this process's sending threads take its leased replies now
         return outcome
 
-    def process_batch(self, event_ids: list[int]) -> list[Outcome]:
-        """Process several events (of different people; no fanpage comments) in ONE transaction:
-        one claim, one flush of every turn's rows (multi-row INSERTs), one commit. Events another
-        worker holds or that are done are skipped. Any error rolls the whole batch back and is
-        raised: the caller then processes the events one by one."""
+    def process_batch(self, limit: int = 100) -> list[Outcome]:
+        """PostgreSQL: claim up to ``limit`` due events (of different people) and process them in
+        ONE transaction: one statement claims them and marks them done, one flush writes every
+        turn's rows (multi-row INSERTs), one commit. If a turn fails all is rolled back: with
+        several events, ``BatchFailed`` names them (the caller processes them one by one); a
+        single event's failure is recorded on it (retried with backoff) and raised."""
         outcomes: list[Outcome] = []
+        claimed: list = []
         try:
             with self.db.session() as session, session.no_autoflush:
-                claimed = self.inbox.claim_batch(session, event_ids)
+                claimed = self.inbox.take_due(session, limit)
                 for event in claimed:
                     outcomes.append(self._turn(session, event, None))
-                self.inbox.mark_done_batch(session, [event.id for event in claimed])
         except DatabaseUnavailable:  # as in ``process``: a COMMIT lost with the connection
             for outcome in outcomes:
                 outcome.unsure()
             raise
+        except Exception as exc:  # noqa: BLE001 - rolled back; each event again on its own
+            if len(claimed) == 1:  # the event at fault is known: as in ``process``
+                logger.exception("processing inbox event %s failed", claimed[0].id)
+                self.inbox.record_failure(claimed[0].id, exc)
+                raise
+            if not claimed:
+                raise
+            logger.debug("batch failure", exc_info=True)
+            raise BatchFailed([event.id for event in claimed], type(exc).__name__) from exc
         for outcome in outcomes:
             outcome.deliver()
         return outcomes

@@ -13,7 +13,8 @@ import datetime as dt
 import logging
 from typing import NamedTuple
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import bindparam, or_, select, update
+from sqlalchemy.dialects.postgresql import distinct_on
 from sqlalchemy.exc import DataError, IntegrityError
 from sqlalchemy.orm import Session
 
@@ -39,7 +40,6 @@ class Inbox:
         self.clock = clock
         # Built once (a Core statement: this runs for every webhook); a redelivery inserts nothing.
         self._claim_pg = _CLAIM.with_for_update(skip_locked=True)  # two workers never hold the same row
-        self._claim_batch = _CLAIM_BATCH.with_for_update(skip_locked=True)
         self._insert = db.insert_ignoring(InboxEvent.__table__, None, ["channel", "platform_message_id"]).returning(_EVENT.id)
 
     def accept(self, messages: list[IncomingMessage]) -> list[int]:
@@ -111,17 +111,17 @@ class Inbox:
         stmt = self._claim_pg if self.db.dialect == "postgresql" else _CLAIM
         return session.connection().execute(stmt, {"event_id": event_id}).first()
 
-    def claim_batch(self, session: Session, event_ids: list[int]) -> list:
-        """Several pending rows at once, oldest first, locked for this transaction; rows another
-        worker holds and rows no longer pending are left out."""
-        return session.connection().execute(self._claim_batch, {"event_ids": event_ids}).all()
+    def take_due(self, session: Session, limit: int) -> list:
+        """PostgreSQL: claim up to ``limit`` due events AND mark them done, in one statement inside
+        the caller's transaction (rolled back with it if the turns fail). The rules of ``due``
+        hold in the query: a sender's oldest pending event only, none backing off; rows another
+        worker holds are skipped (``SKIP LOCKED``), and so is a younger event of a person whose
+        older one is being processed (it still looks pending). Oldest first."""
+        rows = session.connection().execute(_TAKE_DUE, {"now": self.clock(), "n": limit, "window": limit * 4}).all()
+        return sorted(rows, key=lambda row: row.id)
 
     def mark_done(self, session: Session, event) -> None:
         session.connection().execute(_DONE, {"event_id": event.id, "now": self.clock()})
-
-    def mark_done_batch(self, session: Session, event_ids: list[int]) -> None:
-        if event_ids:
-            session.connection().execute(_DONE_BATCH, {"event_ids": event_ids, "now": self.clock()})
 
     def record_failure(self, event_id: int, exc: Exception) -> None:
         """Count a failed attempt in its own transaction (the failed one was rolled back)."""
@@ -144,11 +144,19 @@ _EVENT = InboxEvent.__table__.c
 _CLAIM = select(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"), _EVENT.status == "pending")
 _DONE = (update(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"))
          .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
-_CLAIM_BATCH = (select(InboxEvent.__table__)
-                .where(_EVENT.id.in_(bindparam("event_ids", expanding=True)), _EVENT.status == "pending")
-                .order_by(_EVENT.id))
-_DONE_BATCH = (update(InboxEvent.__table__).where(_EVENT.id.in_(bindparam("event_ids", expanding=True)))
-               .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
+# The oldest pending rows (a window, as ``due`` reads), the first of each sender among them (their
+# oldest pending event), then those not backing off, locked; O(window), not O(pending rows).
+_WINDOW = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id).where(_EVENT.status == "pending")
+           .order_by(_EVENT.id).limit(bindparam("window")).subquery("window"))
+_FIRST_PER_SENDER = (select(_WINDOW.c.id).ext(distinct_on(_WINDOW.c.channel, _WINDOW.c.sender_id))
+                     .order_by(_WINDOW.c.channel, _WINDOW.c.sender_id, _WINDOW.c.id))
+_DUE_IDS = (select(_EVENT.id)
+            # status again: re-checked on the newest row version if another worker just finished it
+            .where(_EVENT.id.in_(_FIRST_PER_SENDER), _EVENT.status == "pending", or_(_EVENT.locked_until.is_(None), _EVENT.locked_until <= bindparam("now")))
+            .order_by(_EVENT.id).limit(bindparam("n")).with_for_update(skip_locked=True))
+_TAKE_DUE = (update(InboxEvent.__table__).where(_EVENT.id.in_(_DUE_IDS))
+             .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None)
+             .returning(*InboxEvent.__table__.c))
 _PENDING = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id, _EVENT.locked_until, _EVENT.text)
             .where(_EVENT.status == "pending").order_by(_EVENT.id).limit(bindparam("n")))
 

@@ -125,3 +125,42 @@ def test_a_backing_off_event_holds_back_the_same_persons_later_messages(inbox, c
     assert [e for e, _, _ in inbox.pending()] == [first, other]
     assert second not in [e for e, _, _ in inbox.pending()]
 
+
+
+# -- PostgreSQL: a worker round claims its events and marks them done in one statement ----------
+@pytest.fixture
+def pg_inbox(inbox, db):
+    if db.is_sqlite:
+        pytest.skip("take_due is the PostgreSQL path (SQLite rounds read `due` and claim one by one)")
+    return inbox
+
+
+def test_take_due_keeps_each_persons_order_between_concurrent_workers(pg_inbox, db, clock):
+    x1, y1, x2, z1 = pg_inbox.accept([msg("x1", sender="x"), msg("y1", sender="y"), msg("x2", sender="x"), msg("z1", sender="z")])
+    with db.session() as first:
+        taken = pg_inbox.take_due(first, 2)
+        assert [e.id for e in taken] == [x1, y1]
+        # Another worker meanwhile: x1 and y1 are held (skipped), and x2 waits for x1 (not ahead of it).
+        with db.session() as second:
+            assert [e.id for e in pg_inbox.take_due(second, 10)] == [z1]
+    # x1 done: x2 is next; z1 is done too, nothing else is due.
+    with db.session() as third:
+        assert [e.id for e in pg_inbox.take_due(third, 10)] == [x2]
+    with db.read() as s:
+        assert {e.id: (e.status, e.attempts) for e in s.query(InboxEvent)} == {
+            x1: ("done", 1), y1: ("done", 1), x2: ("done", 1), z1: ("done", 1)}
+
+
+def test_take_due_is_undone_with_its_transaction_and_skips_a_backing_off_sender(pg_inbox, db, clock):
+    a1, a2, b1 = pg_inbox.accept([msg("a1", sender="a"), msg("a2", sender="a"), msg("b1", sender="b")])
+    with pytest.raises(RuntimeError), db.session() as s:
+        assert [e.id for e in pg_inbox.take_due(s, 10)] == [a1, b1]
+        raise RuntimeError("the turns failed")
+    pg_inbox.record_failure(a1, RuntimeError("x"))  # a1 backs off 2 s: a2 must wait behind it
+    with db.session() as s:
+        assert [e.id for e in pg_inbox.take_due(s, 10)] == [b1]
+    clock.advance(3)
+    with db.session() as s:
+        assert [e.id for e in pg_inbox.take_due(s, 10)] == [a1]
+    with db.session() as s:
+        assert [e.id for e in pg_inbox.take_due(s, 10)] == [a2]
