@@ -52,20 +52,23 @@ class Inbox:
         if not messages:
             return []
         now = self.clock()
-        ids = []
         stmt = self._insert
+        if len(messages) == 1:  # nothing else to keep: one statement, committed as it runs
+            try:
+                with self.db.statement() as conn:
+                    row_id = conn.execute(stmt, _row(messages[0], now)).scalar()
+            except (DataError, IntegrityError) as exc:
+                logger.error("inbox: %s event refused by the database (%s)", messages[0].channel, type(exc.orig).__name__)
+                return []
+            return [row_id] if row_id is not None else []
+        ids = []
         with self.db.session() as session:
             conn = session.connection()
             for m in messages:
                 try:
-                    if len(messages) == 1:  # nothing else to keep: no savepoint (two round trips fewer)
+                    with conn.begin_nested():
                         row_id = conn.execute(stmt, _row(m, now)).scalar()
-                    else:
-                        with conn.begin_nested():
-                            row_id = conn.execute(stmt, _row(m, now)).scalar()
                 except (DataError, IntegrityError) as exc:
-                    if len(messages) == 1:
-                        session.rollback()
                     logger.error("inbox: %s event refused by the database (%s); the other events are kept", m.channel, type(exc.orig).__name__)
                     continue
                 if row_id is not None:

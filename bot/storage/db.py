@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import create_engine, event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -66,6 +66,8 @@ class Database:
         else:
             self.read_engine = self.engine
         self._write_lock = threading.RLock()
+        # One statement that commits as it runs (``statement``): no BEGIN and COMMIT round trips.
+        self._autocommit = None if self.is_sqlite else self.engine.execution_options(isolation_level="AUTOCOMMIT")
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.read_sessions = sessionmaker(self.read_engine, expire_on_commit=False)
 
@@ -138,6 +140,23 @@ class Database:
             raise
         finally:
             session.close()
+
+    @contextmanager
+    def statement(self) -> Iterator[Connection]:
+        """A connection for ONE write statement that stands alone (it commits as it runs): on
+        PostgreSQL in autocommit mode, which saves the BEGIN and COMMIT round trips of a
+        transaction; on SQLite an ordinary write transaction. Errors as for ``session``."""
+        if self._autocommit is None:
+            with self.session() as session:
+                yield session.connection()
+            return
+        try:
+            with self._autocommit.connect() as conn:
+                yield conn
+        except (OperationalError, DBAPIError) as exc:
+            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            raise
 
     @contextmanager
     def read(self) -> Iterator[Session]:
