@@ -80,7 +80,8 @@ class Runtime:
         self.replies = OfficerReplies(self.db, self.channels, wake_outbox=lambda: self.workers.notify_outbox())
         self.metrics_registry = None  # built on the first scrape of /metrics
         self.workers = Workers(self.dialogue, self.outbox, settings["WORKER_MODE"], settings["REDIS_URL"],
-                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_jobs)
+                               tick=self.reload_if_changed, maintenance=self.daily_maintenance, jobs=self.run_jobs,
+                               linger=settings["WORKER_LINGER_MS"] / 1000)
         self.escalator = Escalator(self.db, settings)
         self._escalated_at = 0.0
 

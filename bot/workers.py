@@ -25,9 +25,11 @@ INBOX_KEY = "congdoan:wake:inbox"
 OUTBOX_KEY = "congdoan:wake:outbox"
 SWEEP_SECONDS = 1.0
 OUTBOX_SWEEP_SECONDS = 0.5  # retries are due after 0.5 s, 1 s, 2 s…
-# Inbox events a `python -m bot worker` handles before it sends the replies that are ready: a big
-# batch (~11 ms per event) would hold finished replies back for a second under load.
-WORKER_BATCH = 10
+# Inbox events a `python -m bot worker` round takes at most (one transaction on PostgreSQL, ~2 ms
+# per event): the replies of a round go out when it commits. A full round is followed by another
+# at once; a partial one by the linger (WORKER_LINGER_MS), so messages arriving meanwhile share the
+# next round's transaction instead of costing one each.
+WORKER_BATCH = 30
 INBOX_THREADS = 2  # events are sharded by sender, so one person's messages stay in order
 # Sending threads, sharded by recipient (order per person is kept): a Send API call that hangs
 # until the HTTP timeout holds up one shard, not every reply. They wait on the network, not the
@@ -41,7 +43,7 @@ JOBS_SECONDS = 2.0  # how often a process looks for a queued retrain (bot/learni
 
 class Workers:
     def __init__(self, dialogue: Dialogue, outbox: OutboxSender, mode: str = "thread", redis_url: str | None = None,
-                 tick=None, maintenance=None, jobs=None):
+                 tick=None, maintenance=None, jobs=None, linger: float = 0.0):
         if mode not in ("thread", "redis", "none"):
             raise ValueError(f"WORKER_MODE phải là thread, redis hoặc none (gặp {mode!r})")
         self.dialogue = dialogue
@@ -53,6 +55,7 @@ class Workers:
         self._maintenance_at = time.monotonic() + 60  # first check a minute after start
         self.jobs = jobs  # runs one queued long job (a retrain) if any; returns whether it ran one
         self.jobs_seconds = JOBS_SECONDS
+        self.linger = linger  # seconds a woken `python -m bot worker` waits for more messages (WORKER_LINGER_MS)
         self._redis = None
         self._inbox_wakes = [threading.Event() for _ in range(INBOX_THREADS)]
         self._outbox_wakes = [threading.Event()]
@@ -283,12 +286,19 @@ class Workers:
                     for event in self._outbox_wakes:
                         event.set()
                 else:  # one wake-up per message: a round takes up to WORKER_BATCH, so it answers as many wake-ups
+                    if self.linger > 0:
+                        stop.wait(self.linger)
                     self._take_wakes(client, WORKER_BATCH - 1)
                 # Rounds until one finds nothing: a message that arrived while its sender's previous one was
                 # being answered here may have woken another worker, which found it held back and went back
                 # to sleep; this worker is the one that must look again.
-                while not stop.is_set() and self._inbox_round(limit=WORKER_BATCH).done:
-                    pass
+                while not stop.is_set():
+                    done = self._inbox_round(limit=WORKER_BATCH).done
+                    if not done:
+                        break
+                    if self.linger > 0 and done < WORKER_BATCH:  # let the next messages gather (none are waiting)
+                        stop.wait(self.linger)
+                        self._take_wakes(client, WORKER_BATCH)
                 self.run_maintenance_if_due()
         finally:
             self.stop()

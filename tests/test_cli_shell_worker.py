@@ -103,3 +103,44 @@ def test_a_held_back_message_does_not_wait_for_the_sweep(make_app, channel_confi
         stop.set()
         thread.join(5)
         worker.shutdown()
+
+
+@pytest.mark.slow
+def test_messages_arriving_within_the_linger_share_one_round(make_app, channel_config, fake_graph, resources):
+    """WORKER_LINGER_MS: a worker woken by a message waits that long, so the messages that arrive
+    meanwhile are claimed and answered in the same transaction (one claim marks them done together)."""
+    import redis
+
+    from bot.engine import Engine
+    from bot.runtime import Runtime
+    from bot.storage.models import InboxEvent
+    from bot.workers import INBOX_KEY, OUTBOX_KEY
+    from tests.fakes.nlu import ScriptedNLU
+
+    client = redis.Redis.from_url("redis://127.0.0.1:6379/0")
+    client.delete(INBOX_KEY, OUTBOX_KEY)
+    config = {**channel_config, "WORKER_MODE": "redis", "REDIS_URL": "redis://127.0.0.1:6379/0", "WORKER_LINGER_MS": 500}
+    app = make_app(config)
+    worker = Runtime(Settings.load(config), engine=Engine(ScriptedNLU(), resources)).prepare()
+    if worker.db.is_sqlite:
+        worker.shutdown()
+        pytest.skip("one transaction for several turns is the PostgreSQL path")
+    stop = threading.Event()
+    thread = threading.Thread(target=worker.workers.run_forever, args=(stop,), daemon=True)
+    thread.start()
+    try:
+        web = app.test_client()
+        assert fb_post(web, fb_body(fb_text("linger-0", "linger-0", "xin chào"))).status_code == 200
+        deadline = time.monotonic() + 5
+        while client.llen(INBOX_KEY) and time.monotonic() < deadline:  # the worker has woken up for it
+            time.sleep(0.005)
+        for k in (1, 2):  # well within the 0.5 s linger
+            assert fb_post(web, fb_body(fb_text(f"linger-{k}", f"linger-{k}", "xin chào"))).status_code == 200
+        got = fake_graph.wait_for(3, "/me/messages", timeout=10)
+        assert sorted(r.json()["recipient"]["id"] for r in got) == ["linger-0", "linger-1", "linger-2"]
+        with worker.db.read() as s:
+            assert len(set(s.scalars(select(InboxEvent.processed_at)))) == 1  # claimed and done together
+    finally:
+        stop.set()
+        thread.join(5)
+        worker.shutdown()
