@@ -27,6 +27,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import re
+import time
 import zlib
 from dataclasses import dataclass, field
 from typing import NamedTuple
@@ -223,6 +224,18 @@ class Dialogue:
         for outcome in outcomes:
             outcome.deliver()
         return outcomes
+
+    def wait_for_outcome(self, event_id: int, timeout: float = 10.0) -> Outcome:
+        """The replies to an event another worker is processing, once it has committed (a REST
+        request whose event a worker round claimed first must still answer with them)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self.db.read() as session:
+                status = session.scalar(select(InboxEvent.status).where(InboxEvent.id == event_id))
+            if status != "pending":
+                break
+            time.sleep(0.02)
+        return self.outcome_for(event_id)
 
     def outcome_for(self, event_id: int) -> Outcome:
         """Replies already produced for an event (a redelivered REST message gets the same answer)."""

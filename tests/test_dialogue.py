@@ -189,3 +189,21 @@ def test_restart_resumes_unfinished_inbox_and_outbox(make_app, channel_config, f
     make_app({**channel_config, "WORKER_MODE": "thread"}, start=True)
     got = fake_graph.wait_for(2, "/me/messages", timeout=15)
     assert sorted(r.json()["recipient"]["id"] for r in got) == ["r1", "r2"]
+
+
+def test_a_rest_message_a_worker_took_first_is_still_answered_in_the_response(app, client, monkeypatch):
+    """On PostgreSQL a worker round may claim the REST event before the request's own turn does
+    (the request then finds it held): the response waits for that worker's commit and carries its
+    replies, instead of an empty answer whose replies nobody would ever fetch."""
+    import threading
+
+    runtime = app.extensions["bot"]
+    real_process = runtime.dialogue.process
+
+    def taken_by_a_worker(event_id, text=None):
+        threading.Timer(0.3, real_process, args=(event_id,)).start()  # the worker commits 0.3 s later
+        return None  # what the request's claim sees meanwhile: the row is held
+
+    monkeypatch.setattr(runtime.dialogue, "process", taken_by_a_worker)
+    replies = say(client, "xin chào", sender="raced")
+    assert replies and "Chào bạn" in replies[0]["text"]

@@ -131,8 +131,8 @@ def rest_webhook():
     if new:
         runtime.reload_knowledge_if_changed()  # answered in this request, not by a worker round
         outcome = runtime.dialogue.process(new[0])
-        if outcome is None:  # processed concurrently by a worker: return what it produced
-            outcome = runtime.dialogue.outcome_for(new[0])
+        if outcome is None:  # a worker took it first (a round's batch): answer with what it produces
+            outcome = runtime.dialogue.wait_for_outcome(new[0])
         runtime.workers.notify_outbox()
     else:
         outcome = runtime.dialogue.outcome_for(runtime.inbox.event_id(rest.CHANNEL, incoming.message_id))
