@@ -132,12 +132,16 @@ def test_transient_errors_are_retried_with_backoff_and_delivered_once(channel_ap
     runtime = channel_app.extensions["bot"]
     fake_graph.inject(fault)
     fb_post(channel_app.test_client(), fb_body(fb_text("p", "retry-1", "xin chào")))
+    # The outbox's time stands still (a little ahead, so the new reply is due): however slow the
+    # run, the retry 0.5 s after the failure is not due yet within this drain.
+    started = dt.datetime.now(dt.timezone.utc) + dt.timedelta(seconds=5)
+    runtime.outbox.clock = lambda: started
     drain(channel_app)
     with runtime.db.session() as s:
         row = s.scalars(select(OutboxMessage)).one()
         assert row.status == "pending" and row.attempts == 1 and row.last_error
         first_retry = row.next_attempt_at
-    assert first_retry > dt.datetime.now(dt.timezone.utc)
+    assert first_retry.replace(tzinfo=first_retry.tzinfo or dt.timezone.utc) > started
     runtime.outbox.clock = lambda: first_retry + dt.timedelta(seconds=1)
     drain(channel_app)
     with runtime.db.session() as s:
