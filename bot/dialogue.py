@@ -189,8 +189,7 @@ class Dialogue:
                 outcome.unsure()
             raise
         except Exception as exc:  # noqa: BLE001 - recorded on the row, retried with backoff
-            logger.exception("processing inbox event %s failed", event_id)
-            self.inbox.record_failure(event_id, exc)
+            self._failed(event_id, exc)
             raise
         outcome.deliver()  # committed: this process's sending threads take its leased replies now
         return outcome
@@ -214,8 +213,7 @@ class Dialogue:
             raise
         except Exception as exc:  # noqa: BLE001 - rolled back; each event again on its own
             if len(claimed) == 1:  # the event at fault is known: as in ``process``
-                logger.exception("processing inbox event %s failed", claimed[0].id)
-                self.inbox.record_failure(claimed[0].id, exc)
+                self._failed(claimed[0].id, exc)
                 raise
             if not claimed:
                 raise
@@ -224,6 +222,10 @@ class Dialogue:
         for outcome in outcomes:
             outcome.deliver()
         return outcomes
+
+    def _failed(self, event_id: int, exc: Exception) -> None:
+        logger.exception("processing inbox event %s failed", event_id)
+        self.inbox.record_failure(event_id, exc)
 
     def wait_for_outcome(self, event_id: int, timeout: float = 10.0) -> Outcome:
         """The replies to an event another worker is processing, once it has committed (a REST

@@ -145,8 +145,8 @@ class Inbox:
 
 _EVENT = InboxEvent.__table__.c
 _CLAIM = select(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"), _EVENT.status == "pending")
-_DONE = (update(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id"))
-         .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None))
+_DONE_VALUES = {"status": "done", "processed_at": bindparam("now"), "attempts": _EVENT.attempts + 1, "error": None}
+_DONE = update(InboxEvent.__table__).where(_EVENT.id == bindparam("event_id")).values(**_DONE_VALUES)
 # The oldest pending rows (a window, as ``due`` reads), the first of each sender among them (their
 # oldest pending event), then those not backing off, locked; O(window), not O(pending rows).
 _WINDOW = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id).where(_EVENT.status == "pending")
@@ -158,8 +158,7 @@ _DUE_IDS = (select(_EVENT.id)
             .where(_EVENT.id.in_(_FIRST_PER_SENDER), _EVENT.status == "pending", or_(_EVENT.locked_until.is_(None), _EVENT.locked_until <= bindparam("now")))
             .order_by(_EVENT.id).limit(bindparam("n")).with_for_update(skip_locked=True))
 _TAKE_DUE = (update(InboxEvent.__table__).where(_EVENT.id.in_(_DUE_IDS))
-             .values(status="done", processed_at=bindparam("now"), attempts=_EVENT.attempts + 1, error=None)
-             .returning(*InboxEvent.__table__.c))
+             .values(**_DONE_VALUES).returning(*InboxEvent.__table__.c))
 _PENDING = (select(_EVENT.id, _EVENT.channel, _EVENT.sender_id, _EVENT.locked_until, _EVENT.text)
             .where(_EVENT.status == "pending").order_by(_EVENT.id).limit(bindparam("n")))
 

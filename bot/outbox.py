@@ -281,18 +281,18 @@ class OutboxSender:
         (Prebuilt Core statements: this runs once per reply.)"""
         now = self.clock()
         key = {"row_id": row_id, "owner": self.owner}
-        if outcome is not None and not isinstance(outcome, DeliveryError) and self.db.dialect == "postgresql" \
-                and not getattr(outcome, "comment_reply", None):
+        sent = None if outcome is None or isinstance(outcome, DeliveryError) else \
+            {**key, "now": now, "platform_id": outcome.platform_message_id}
+        if sent is not None and self.db.dialect == "postgresql" and not getattr(outcome, "comment_reply", None):
             with self.db.statement() as conn:  # the common case: one statement, no transaction around it
-                conn.execute(_SENT_AND_COUNTED, {**key, "now": now, "platform_id": outcome.platform_message_id})
+                conn.execute(_SENT_AND_COUNTED, sent)
             return 1
         with self.db.session() as session:
             conn = session.connection()
             if outcome is None:  # held back behind a failed reply to the same person
                 conn.execute(_HOLD, {**key, "retry_at": now + HELD_BACK})
                 return 0
-            if not isinstance(outcome, DeliveryError):
-                sent = {**key, "now": now, "platform_id": outcome.platform_message_id}
+            if sent is not None:
                 done = conn.execute(_SENT, sent).rowcount
                 if done:
                     conn.execute(_COUNT_REPLY, {"row_id": row_id})

@@ -135,11 +135,16 @@ class Database:
             with session.begin():
                 yield session
         except (OperationalError, DBAPIError) as exc:
-            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
-                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            self._raise_if_unavailable(exc)
             raise
         finally:
             session.close()
+
+    def _raise_if_unavailable(self, exc: DBAPIError) -> None:
+        """A failed statement whose connection is gone becomes ``DatabaseUnavailable`` (its text is
+        safe to show: no parameters); other errors are the caller's to re-raise."""
+        if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
+            raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
 
     @contextmanager
     def statement(self) -> Iterator[Connection]:
@@ -154,8 +159,7 @@ class Database:
             with self._autocommit.connect() as conn:
                 yield conn
         except (OperationalError, DBAPIError) as exc:
-            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
-                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            self._raise_if_unavailable(exc)
             raise
 
     @contextmanager
@@ -165,8 +169,7 @@ class Database:
         try:
             yield session
         except (OperationalError, DBAPIError) as exc:
-            if getattr(exc, "connection_invalidated", False) or isinstance(exc, OperationalError):
-                raise DatabaseUnavailable(f"Không kết nối được cơ sở dữ liệu ({_redact(self.url)}): {exc.orig.__class__.__name__}") from exc
+            self._raise_if_unavailable(exc)
             raise
         finally:
             session.close()  # ends the transaction; loaded objects stay readable (detached, not expired)
